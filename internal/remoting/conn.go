@@ -1,0 +1,460 @@
+package remoting
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	// ErrConnClosed is returned for requests on, or pending on, a closed
+	// connection.
+	ErrConnClosed = errors.New("remoting: connection closed")
+	// ErrTimeout is returned when no response arrived before the
+	// request's deadline.
+	ErrTimeout = errors.New("remoting: request timed out")
+	// ErrSlowPeer closes a connection whose peer stopped reading while
+	// responses kept piling up.
+	ErrSlowPeer = errors.New("remoting: peer not reading, write queue full")
+)
+
+// Response codes the transport itself answers with. They match
+// protocol's table; remoting keeps its own copy so the transport does not
+// depend on the request catalogue.
+const (
+	codeSuccess                 int32 = 0
+	codeSystemError             int32 = 1
+	codeSystemBusy              int32 = 2
+	codeRequestCodeNotSupported int32 = 3
+	codeGoAway                  int32 = 1500
+)
+
+// Processor handles inbound requests. It is the one interface every
+// handler implements, whatever the protocol or role (name server, broker,
+// client callbacks).
+//
+// Process returns the response to send, or an error: an *Error becomes a
+// response with its code and remark, any other error a SYSTEM_ERROR with the
+// error's text. Returning (nil, nil) means the processor keeps the request
+// and answers later with Conn.Reply (long polling). Responses to oneway
+// requests are discarded. ctx is cancelled when the connection closes.
+type Processor interface {
+	Process(ctx context.Context, conn *Conn, req *Command) (*Command, error)
+}
+
+// ProcessorFunc adapts a function to Processor.
+type ProcessorFunc func(ctx context.Context, conn *Conn, req *Command) (*Command, error)
+
+// Process calls f.
+func (f ProcessorFunc) Process(ctx context.Context, conn *Conn, req *Command) (*Command, error) {
+	return f(ctx, conn, req)
+}
+
+// Error is an error a processor returns to answer with a specific
+// response code and remark.
+type Error struct {
+	Code   int32
+	Remark string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("remoting: code %d: %s", e.Code, e.Remark) }
+
+// Errorf builds an *Error with a formatted remark.
+func Errorf(code int32, format string, args ...any) error {
+	return &Error{Code: code, Remark: fmt.Sprintf(format, args...)}
+}
+
+// connConfig is what a Conn needs from its owner (Server or Client).
+type connConfig struct {
+	maxFrame      int
+	maxInFlight   int
+	maxWriteQueue int
+	idleTimeout   time.Duration
+	writeTimeout  time.Duration
+	log           *slog.Logger
+	proc          Processor
+	// admit, when set, is asked before each inbound request runs: it may
+	// refuse it with a response (shutdown), or count it as running; every
+	// admitted request is matched by one call to release.
+	admit   func(req *Command) (reject *Command)
+	release func()
+	onClose  func(*Conn)
+}
+
+// Conn is one remoting connection. Both ends may send requests on it; the
+// reader routes responses to waiting callers by opaque and hands requests
+// to the owner's Processor, each in its own goroutine.
+type Conn struct {
+	nc  net.Conn
+	cfg connConfig
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	nextOpaque atomic.Int32
+	sem        chan struct{} // bounds concurrently running inbound requests
+
+	mu      sync.Mutex
+	pending map[int32]chan *Command
+	closed  bool
+
+	wmu     sync.Mutex
+	wq      [][]byte
+	wqBytes int
+	writing bool // the writer holds a batch not yet on the socket
+	wsignal chan struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+	loops     sync.WaitGroup
+
+	values sync.Map
+}
+
+func newConn(nc net.Conn, cfg connConfig) *Conn {
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Conn{
+		nc:      nc,
+		cfg:     cfg,
+		ctx:     ctx,
+		cancel:  cancel,
+		sem:     make(chan struct{}, cfg.maxInFlight),
+		pending: make(map[int32]chan *Command),
+		wsignal: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	c.cfg.log = cfg.log.With("remote", nc.RemoteAddr().String())
+	c.loops.Add(2)
+	go c.readLoop()
+	go c.writeLoop()
+	return c
+}
+
+// RemoteAddr is the peer's address as ip:port.
+func (c *Conn) RemoteAddr() string { return c.nc.RemoteAddr().String() }
+
+// LocalAddr is this end's address as ip:port.
+func (c *Conn) LocalAddr() string { return c.nc.LocalAddr().String() }
+
+// Done is closed when the connection is closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// SetValue attaches per-connection state owned by a protocol layer (for
+// example the client id a heartbeat announced).
+func (c *Conn) SetValue(key, value any) { c.values.Store(key, value) }
+
+// Value returns state attached with SetValue.
+func (c *Conn) Value(key any) (any, bool) { return c.values.Load(key) }
+
+// Close closes the connection. Pending requests fail with ErrConnClosed.
+// It is idempotent and safe to call from any goroutine.
+func (c *Conn) Close() error {
+	c.closeWith(nil)
+	return nil
+}
+
+func (c *Conn) closeWith(cause error) {
+	c.closeOnce.Do(func() {
+		if cause != nil {
+			c.cfg.log.Warn("closing connection", "err", cause)
+		}
+		c.mu.Lock()
+		c.closed = true
+		pending := c.pending
+		c.pending = nil
+		c.mu.Unlock()
+		for _, ch := range pending {
+			close(ch)
+		}
+		c.cancel()
+		close(c.done)
+		_ = c.nc.Close()
+		if c.cfg.onClose != nil {
+			c.cfg.onClose(c)
+		}
+	})
+}
+
+// wait blocks until both connection goroutines have exited.
+func (c *Conn) wait() { c.loops.Wait() }
+
+// Invoke sends req and waits for its response until ctx is done. The
+// opaque is assigned here; req must not be reused concurrently.
+func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
+	req.Flag &^= FlagResponse | FlagOneway
+	req.Opaque = c.nextOpaque.Add(1)
+	ch := make(chan *Command, 1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrConnClosed
+	}
+	c.pending[req.Opaque] = ch
+	c.mu.Unlock()
+
+	if err := c.send(req); err != nil {
+		c.forget(req.Opaque)
+		return nil, err
+	}
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			return nil, ErrConnClosed
+		}
+		return resp, nil
+	case <-ctx.Done():
+		c.forget(req.Opaque)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: code %d to %s", ErrTimeout, req.Code, c.RemoteAddr())
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// InvokeOneway sends req with the oneway flag; no response is expected.
+func (c *Conn) InvokeOneway(req *Command) error {
+	req.Flag = (req.Flag &^ FlagResponse) | FlagOneway
+	req.Opaque = c.nextOpaque.Add(1)
+	return c.send(req)
+}
+
+// Reply sends a response built with NewResponse. Processors that keep a
+// request (long polling) use it to answer later.
+func (c *Conn) Reply(resp *Command) error {
+	resp.Flag |= FlagResponse
+	return c.send(resp)
+}
+
+func (c *Conn) forget(opaque int32) {
+	c.mu.Lock()
+	if c.pending != nil {
+		delete(c.pending, opaque)
+	}
+	c.mu.Unlock()
+}
+
+// send encodes cmd and queues it for the writer.
+func (c *Conn) send(cmd *Command) error {
+	frame, err := AppendFrame(nil, cmd)
+	if err != nil {
+		return err
+	}
+	if len(frame) > c.cfg.maxFrame {
+		return fmt.Errorf("%w: %d-byte %s exceeds %d", ErrFrameTooLarge, len(frame), cmd, c.cfg.maxFrame)
+	}
+	c.wmu.Lock()
+	select {
+	case <-c.done:
+		c.wmu.Unlock()
+		return ErrConnClosed
+	default:
+	}
+	if c.wqBytes+len(frame) > c.cfg.maxWriteQueue && c.wqBytes > 0 {
+		c.wmu.Unlock()
+		c.closeWith(ErrSlowPeer)
+		return ErrSlowPeer
+	}
+	c.wq = append(c.wq, frame)
+	c.wqBytes += len(frame)
+	c.wmu.Unlock()
+	select {
+	case c.wsignal <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// writeLoop writes queued frames. Everything queued while a write is in
+// progress goes out in the next single writev, which batches responses
+// under load without delaying a lone one.
+func (c *Conn) writeLoop() {
+	defer c.loops.Done()
+	var batch [][]byte
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.wsignal:
+		}
+		c.wmu.Lock()
+		batch, c.wq = c.wq, batch[:0]
+		c.wqBytes = 0
+		c.writing = len(batch) > 0
+		c.wmu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		if c.cfg.writeTimeout > 0 {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
+		}
+		bufs := net.Buffers(batch)
+		if _, err := bufs.WriteTo(c.nc); err != nil {
+			c.closeWith(fmt.Errorf("remoting: write: %w", err))
+			return
+		}
+		clear(batch)
+		c.wmu.Lock()
+		c.writing = false
+		c.wmu.Unlock()
+	}
+}
+
+// flushed reports whether everything queued so far is on the socket.
+func (c *Conn) flushed() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return len(c.wq) == 0 && !c.writing
+}
+
+// CloseGracefully waits (until ctx ends) for queued frames to be written,
+// then closes the connection, so that responses to drained requests
+// reach their peers.
+func (c *Conn) CloseGracefully(ctx context.Context) {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !c.flushed() {
+		select {
+		case <-ctx.Done():
+			c.closeWith(nil)
+			return
+		case <-c.done:
+			return
+		case <-tick.C:
+		}
+	}
+	c.closeWith(nil)
+}
+
+func (c *Conn) readLoop() {
+	defer c.loops.Done()
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	for {
+		if c.cfg.idleTimeout > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.idleTimeout))
+		}
+		cmd, err := ReadCommand(r, c.cfg.maxFrame)
+		if err != nil {
+			c.closeWith(readError(err, c.done))
+			return
+		}
+		if cmd.IsResponse() {
+			c.deliver(cmd)
+			continue
+		}
+		c.dispatch(cmd)
+	}
+}
+
+// readError decides whether a read failure is worth a log line: a peer
+// hanging up or our own Close is normal; a bad frame or idle timeout is not.
+func readError(err error, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("remoting: idle timeout: %w", err)
+	}
+	return err
+}
+
+func (c *Conn) deliver(resp *Command) {
+	c.mu.Lock()
+	ch, ok := c.pending[resp.Opaque]
+	if ok {
+		delete(c.pending, resp.Opaque)
+	}
+	c.mu.Unlock()
+	if ok {
+		ch <- resp // buffered, never blocks
+	}
+	// A response nobody waits for (timed out, or a peer answering a
+	// oneway) is dropped, as Java and client-go do.
+}
+
+// dispatch runs one inbound request in its own goroutine, unless the
+// per-connection bound is reached, in which case it answers SYSTEM_BUSY
+// at once: queueing without limit is how a broker runs out of memory.
+func (c *Conn) dispatch(req *Command) {
+	select {
+	case c.sem <- struct{}{}:
+	default:
+		c.answer(req, NewResponse(req, codeSystemBusy,
+			fmt.Sprintf("[OVERLOAD]system busy, %d requests in flight on this connection", c.cfg.maxInFlight)))
+		return
+	}
+	if c.cfg.admit != nil {
+		if resp := c.cfg.admit(req); resp != nil {
+			<-c.sem
+			c.answer(req, resp)
+			return
+		}
+	}
+	go func() {
+		defer func() {
+			<-c.sem
+			if c.cfg.release != nil {
+				c.cfg.release()
+			}
+		}()
+		resp := c.run(req)
+		if resp != nil {
+			c.answer(req, resp)
+		}
+	}()
+}
+
+// run calls the processor, turning errors and panics into responses.
+func (c *Conn) run(req *Command) (resp *Command) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.cfg.log.Error("request handler panicked", "code", req.Code, "panic", p, "stack", string(debug.Stack()))
+			resp = NewResponse(req, codeSystemError, fmt.Sprintf("internal error handling request code %d", req.Code))
+		}
+	}()
+	if c.cfg.proc == nil {
+		return NewResponse(req, codeRequestCodeNotSupported, fmt.Sprintf(" request type %d not supported", req.Code))
+	}
+	resp, err := c.cfg.proc.Process(c.ctx, c, req)
+	if err != nil {
+		var re *Error
+		if errors.As(err, &re) {
+			return NewResponse(req, re.Code, re.Remark)
+		}
+		return NewResponse(req, codeSystemError, err.Error())
+	}
+	return resp
+}
+
+func (c *Conn) answer(req, resp *Command) {
+	if req.IsOneway() {
+		return
+	}
+	resp.Opaque = req.Opaque
+	resp.Flag |= FlagResponse
+	resp.Serialize = req.Serialize
+	err := c.send(resp)
+	if errors.Is(err, ErrFrameTooLarge) {
+		// Tell the requester instead of leaving it to time out.
+		err = c.send(NewResponse(req, codeSystemError, "response exceeds the frame limit"))
+	}
+	if err != nil && !errors.Is(err, ErrConnClosed) && !errors.Is(err, ErrSlowPeer) {
+		c.cfg.log.Warn("cannot send response", "code", req.Code, "err", err)
+	}
+}
