@@ -1,0 +1,94 @@
+// Command bolide runs Bolide's servers and tools: the name server today;
+// the broker, standalone mode, admin commands and benchmarks as they land.
+// This file only wires subcommands to the internal packages.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bolidemq/bolide/internal/namesrv"
+)
+
+func main() {
+	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "bolide",
+		Short:         "Bolide: a RocketMQ-compatible broker built for Light Message Queues",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	var logLevel string
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	newLogger := func() (*slog.Logger, error) {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+			return nil, fmt.Errorf("--log-level: %w", err)
+		}
+		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
+	}
+	root.AddCommand(newNamesrvCmd(stdout, newLogger))
+	return root
+}
+
+func newNamesrvCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cobra.Command {
+	var (
+		host string
+		port int
+	)
+	cmd := &cobra.Command{
+		Use:   "namesrv",
+		Short: "Run a name server",
+		Long: "Run a name server: brokers register with it, clients and tools ask it for routes.\n" +
+			"It listens on 127.0.0.1 unless --host says otherwise.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger()
+			if err != nil {
+				return err
+			}
+			srv := namesrv.New(namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()})
+			addr, err := srv.Listen(net.JoinHostPort(host, strconv.Itoa(port)))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "name server listening on %s\n", addr)
+			return waitForSignal(cmd.Context(), log, srv.Shutdown)
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().IntVar(&port, "port", 9876, "port to listen on (0 picks a free one)")
+	return cmd
+}
+
+// waitForSignal blocks until SIGINT or SIGTERM (or ctx ends), then shuts
+// down, giving in-flight requests 10 s to finish.
+func waitForSignal(ctx context.Context, log *slog.Logger, shutdown func(context.Context) error) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return shutdown(sctx)
+}
