@@ -128,11 +128,14 @@ func (t *RouteTable) Register(r Registration) RegisterResult {
 	}
 	t.live[key] = lb
 
-	isMaster := r.BrokerID == body.MasterID || r.EnableActingMaster && t.lowestIDLocked(bd) == r.BrokerID
+	// An acting master (the lowest-id slave while the master is away) is
+	// routed read-only, as Java's "wipe write perm for prime slave".
+	actingMaster := r.BrokerID != body.MasterID && r.EnableActingMaster && t.lowestIDLocked(bd) == r.BrokerID
+	isMaster := r.BrokerID == body.MasterID || actingMaster
 	if r.Topics != nil && isMaster {
 		changed := prev == nil || prev.dataVersion != lb.dataVersion
 		if changed || !t.hasTopicsLocked(r.BrokerName) {
-			t.applyTopicsLocked(r.BrokerName, r.Topics.TopicConfigTable)
+			t.applyTopicsLocked(r.BrokerName, r.Topics.TopicConfigTable, actingMaster)
 		}
 	}
 
@@ -168,10 +171,13 @@ func (t *RouteTable) hasTopicsLocked(brokerName string) bool {
 	return false
 }
 
-func (t *RouteTable) applyTopicsLocked(brokerName string, table map[string]body.TopicConfig) {
+func (t *RouteTable) applyTopicsLocked(brokerName string, table map[string]body.TopicConfig, readOnly bool) {
 	for name, tc := range table {
 		if tc.TopicName == "" {
 			tc.TopicName = name
+		}
+		if readOnly {
+			tc.Perm &^= permWrite
 		}
 		qds := t.topics[tc.TopicName]
 		if qds == nil {
