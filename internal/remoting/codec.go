@@ -10,7 +10,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/bolidemq/bolide/internal/protocol/fastjson"
 )
 
 // DefaultMaxFrame is the largest frame accepted by default, counting the
@@ -242,7 +243,8 @@ func AppendFrame(dst []byte, cmd *Command) ([]byte, error) {
 }
 
 // appendJSONHeader writes the header as Java does: keys in alphabetical
-// order, compact, null remark omitted. Ext keys are sorted so that output
+// order, compact, strings escaped as fastjson escapes them, null remark
+// omitted. Ext keys are sorted so that output
 // is deterministic (Java's is hash order, which no reader depends on).
 func appendJSONHeader(dst []byte, cmd *Command) []byte {
 	dst = append(dst, `{"code":`...)
@@ -258,70 +260,25 @@ func appendJSONHeader(dst []byte, cmd *Command) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = fastjson.AppendString(dst, k)
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, cmd.ExtFields[k])
+			dst = fastjson.AppendString(dst, cmd.ExtFields[k])
 		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"flag":`...)
 	dst = strconv.AppendInt(dst, int64(cmd.Flag), 10)
 	dst = append(dst, `,"language":`...)
-	dst = appendJSONString(dst, cmd.Language.String())
+	dst = fastjson.AppendString(dst, cmd.Language.String())
 	dst = append(dst, `,"opaque":`...)
 	dst = strconv.AppendInt(dst, int64(cmd.Opaque), 10)
 	if cmd.Remark != "" {
 		dst = append(dst, `,"remark":`...)
-		dst = appendJSONString(dst, cmd.Remark)
+		dst = fastjson.AppendString(dst, cmd.Remark)
 	}
 	dst = append(dst, `,"serializeTypeCurrentRPC":"JSON","version":`...)
 	dst = strconv.AppendInt(dst, int64(cmd.Version), 10)
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s the way fastjson does: control characters as
-// \uXXXX (with the short forms for \b \f \n \r \t), quote and backslash
-// escaped, everything else (including non-ASCII and '/') verbatim. Invalid
-// UTF-8 is replaced so the header stays valid JSON for strict readers.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, "\ufffd"...)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			if c < 0x20 {
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			} else {
-				dst = append(dst, c)
-			}
-		}
-		i++
-	}
-	return append(dst, '"')
 }
 
 func appendBinaryHeader(dst []byte, cmd *Command) ([]byte, error) {

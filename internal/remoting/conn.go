@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bolidemq/bolide/internal/protocol"
 )
 
 var (
@@ -26,15 +28,13 @@ var (
 	ErrSlowPeer = errors.New("remoting: peer not reading, write queue full")
 )
 
-// Response codes the transport itself answers with. They match
-// protocol's table; remoting keeps its own copy so the transport does not
-// depend on the request catalogue.
+// Response codes the transport itself answers with, from the one table.
 const (
-	codeSuccess                 int32 = 0
-	codeSystemError             int32 = 1
-	codeSystemBusy              int32 = 2
-	codeRequestCodeNotSupported int32 = 3
-	codeGoAway                  int32 = 1500
+	codeSuccess                 = int32(protocol.Success)
+	codeSystemError             = int32(protocol.SystemError)
+	codeSystemBusy              = int32(protocol.SystemBusy)
+	codeRequestCodeNotSupported = int32(protocol.RequestCodeNotSupported)
+	codeGoAway                  = int32(protocol.GoAway)
 )
 
 // Processor handles inbound requests. It is the one interface every

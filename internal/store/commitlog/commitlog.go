@@ -678,8 +678,10 @@ func (l *Log) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
-	l.mu.Lock() // wait for an append in progress
-	l.mu.Unlock()
+	// Holding the writer lock waits for an append in progress and keeps
+	// new ones out (they see closed once they get it).
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.prealloc.Stop()
 	l.flusher.Stop()
 	errs := []error{}
