@@ -456,10 +456,12 @@ func (l *Log) appendLocked(build BuildFunc) (Appended, error) {
 	}
 	a.End = off + int64(len(recs))
 	l.lastStore = now
-	l.writeOffset.Store(a.End)
+	// Commit before publishing the new end: readers (dispatch) must never
+	// see a record whose put has not finished its bookkeeping.
 	if commit != nil {
 		commit(a)
 	}
+	l.writeOffset.Store(a.End)
 	return a, nil
 }
 

@@ -1,0 +1,393 @@
+// Package dispatch turns commit-log records into the store's derived
+// state: consume-queue entries for the record's queue and for every LMQ it
+// is multi-dispatched to, key and unique-key index entries (for the parent
+// topic and for each LMQ, so an LMQ query sees only its own messages), and
+// one dispatch-log entry per record.
+//
+// The dispatch log ('d' + physical offset -> the keys written for that
+// record) is what makes the rest cheap: recovery drops the derived state of
+// records lost from the commit log's tail, and retention forgets expired
+// records across a million LMQs, each by one range scan over the log
+// instead of a walk over every queue.
+//
+// A chunk of records, its dispatch-log entries and the new checkpoint go
+// into one pebble batch, so derived state and checkpoint never disagree;
+// and since every key is a pure function of its record, replaying a record
+// writes the same keys again (replay is idempotent).
+package dispatch
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/bolidemq/bolide/internal/message"
+	"github.com/bolidemq/bolide/internal/store/commitlog"
+	"github.com/bolidemq/bolide/internal/store/cq"
+	"github.com/bolidemq/bolide/internal/store/index"
+	"github.com/bolidemq/bolide/internal/store/kvdb"
+)
+
+// checkpointKey holds the commit-log offset dispatched up to.
+var checkpointKey = []byte{kvdb.PrefixMeta, 'd', 'i', 's', 'p', 'a', 't', 'c', 'h'}
+
+// chunkBytes is how much commit log one read and one batch cover at most.
+const chunkBytes = 4 << 20
+
+// Arrival is a queue's new end offset after a dispatch batch.
+type Arrival struct {
+	Topic      string
+	QueueID    int32
+	NextOffset int64
+}
+
+// Config configures a Dispatcher.
+type Config struct {
+	Log       *commitlog.Log
+	DB        *kvdb.DB
+	CQ        *cq.Store // owns the LMQ registry rows and their count
+	EnableLMQ bool
+	Index     bool
+	Logger    *slog.Logger
+	// Registered, when set, is asked whether an LMQ entry at an offset
+	// other than 0 must (re)register its LMQ (the store knows which LMQs
+	// its puts created since they were last registered).
+	Registered func(name string) bool
+}
+
+// Dispatcher dispatches records. One goroutine at a time may call its
+// methods that write (DispatchTo, TruncateFrom, ForgetBelow).
+type Dispatcher struct {
+	cfg Config
+	db  *pebble.DB
+	log *slog.Logger
+
+	mu         sync.Mutex
+	checkpoint int64
+	buf        []byte
+}
+
+// LoadCheckpoint returns the stored checkpoint (0 if none).
+func LoadCheckpoint(db *kvdb.DB) (int64, error) {
+	v, closer, err := db.Pebble().Get(checkpointKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: read checkpoint: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("dispatch: checkpoint of %d bytes", len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// New returns a dispatcher resuming at checkpoint.
+func New(cfg Config, checkpoint int64) *Dispatcher {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{cfg: cfg, db: cfg.DB.Pebble(), log: cfg.Logger.With("component", "dispatch"), checkpoint: checkpoint}
+}
+
+// Checkpoint is the commit-log offset dispatched up to.
+func (d *Dispatcher) Checkpoint() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.checkpoint
+}
+
+// DispatchTo dispatches every record in [checkpoint, end) and returns the
+// arrivals, one per queue touched, with its highest new end offset.
+func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	seg := d.cfg.Log.SegmentSize()
+	arrivals := make(map[arrivalKey]int64)
+	for d.checkpoint < end {
+		pos := d.checkpoint
+		if pos < d.cfg.Log.MinOffset() {
+			pos = d.cfg.Log.MinOffset() // retention passed an undispatched offset (store was down)
+		}
+		segEnd := (pos/seg + 1) * seg
+		n := min(end, segEnd, pos+chunkBytes) - pos
+		if cap(d.buf) < int(n) {
+			d.buf = make([]byte, n)
+		}
+		buf := d.buf[:n]
+		if err := d.cfg.Log.ReadAt(buf, pos); err != nil {
+			return nil, fmt.Errorf("dispatch: read commit log at %d: %w", pos, err)
+		}
+		b := d.db.NewBatch()
+		next, err := d.dispatchChunk(b, buf, pos, segEnd, arrivals)
+		if err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+		if next == pos {
+			_ = b.Close()
+			return nil, fmt.Errorf("dispatch: no progress at %d (record larger than the chunk?)", pos)
+		}
+		var cp [8]byte
+		binary.BigEndian.PutUint64(cp[:], uint64(next))
+		if err := b.Set(checkpointKey, cp[:], nil); err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("dispatch: set checkpoint: %w", err)
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("dispatch: commit batch: %w", err)
+		}
+		_ = b.Close()
+		d.checkpoint = next
+	}
+	out := make([]Arrival, 0, len(arrivals))
+	for k, v := range arrivals {
+		out = append(out, Arrival{Topic: k.topic, QueueID: k.queue, NextOffset: v})
+	}
+	return out, nil
+}
+
+type arrivalKey struct {
+	topic string
+	queue int32
+}
+
+// dispatchChunk adds the derived state of every whole record in buf (which
+// starts at commit-log offset pos) to b and returns the offset after the
+// last record handled. A blank marker ends the segment.
+func (d *Dispatcher) dispatchChunk(b *pebble.Batch, buf []byte, pos, segEnd int64, arrivals map[arrivalKey]int64) (int64, error) {
+	var keys []byte // the dispatch-log value of the current record
+	for off := 0; off < len(buf); {
+		size, err := message.RecordSize(buf[off:])
+		if errors.Is(err, message.ErrBlankRecord) {
+			return segEnd, nil
+		}
+		if err != nil {
+			if len(buf)-off < 8 {
+				return pos + int64(off), nil // header cut by the chunk end
+			}
+			return 0, fmt.Errorf("dispatch: bad record at %d: %w", pos+int64(off), err)
+		}
+		if off+size > len(buf) {
+			return pos + int64(off), nil // record cut by the chunk end: next chunk
+		}
+		rec, err := message.ParseRecord(buf[off : off+size])
+		if err != nil {
+			return 0, fmt.Errorf("dispatch: bad record at %d: %w", pos+int64(off), err)
+		}
+		phy := pos + int64(off)
+		keys = keys[:0]
+		if keys, err = d.dispatchRecord(b, rec, phy, keys, arrivals); err != nil {
+			return 0, err
+		}
+		if len(keys) > 0 {
+			if err := b.Set(logKey(phy), keys, nil); err != nil {
+				return 0, fmt.Errorf("dispatch: log record %d: %w", phy, err)
+			}
+		}
+		off += size
+	}
+	return pos + int64(len(buf)), nil
+}
+
+func logKey(phy int64) []byte {
+	k := make([]byte, 9)
+	k[0] = kvdb.PrefixDispatch
+	binary.BigEndian.PutUint64(k[1:], uint64(phy))
+	return k
+}
+
+// appendKey adds a written key to a dispatch-log value.
+func appendKey(keys, k []byte) []byte {
+	keys = binary.AppendUvarint(keys, uint64(len(k)))
+	return append(keys, k...)
+}
+
+func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int64, keys []byte, arrivals map[arrivalKey]int64) ([]byte, error) {
+	sys := rec.SysFlag()
+	tt := sys.TransactionType()
+	if tt == message.SysTransactionPrepared || tt == message.SysTransactionRollback {
+		// Half and rolled-back transaction messages are never consumable
+		// nor found by key.
+		return keys, nil
+	}
+	topic := rec.Topic()
+	entry := cq.Entry{
+		QueueOffset: rec.QueueOffset(),
+		PhyOffset:   phy,
+		Size:        int32(rec.Size()),
+		TagHash:     int64(rec.TagHash()),
+		StoreTime:   rec.StoreTimestamp(),
+	}
+	k, err := cq.Put(b, topic, rec.QueueID(), entry)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
+	}
+	keys = appendKey(keys, k)
+	noteArrival(arrivals, topic, rec.QueueID(), entry.QueueOffset+1)
+
+	var lmqs []message.LMQOffset
+	if d.cfg.EnableLMQ {
+		if names, ok := rec.Property(message.PropertyInnerMultiDispatch); ok {
+			offs, _ := rec.Property(message.PropertyInnerMultiQueueOffset)
+			if lmqs, err = message.PairLMQOffsets(names, offs); err != nil {
+				d.log.Warn("record with unusable LMQ properties skipped for LMQ dispatch", "offset", phy, "err", err)
+				lmqs = nil
+			}
+		}
+	}
+	for _, l := range lmqs {
+		if !message.IsLMQ(l.Queue) || l.Offset < 0 {
+			continue
+		}
+		e := entry
+		e.QueueOffset = l.Offset
+		k, err := cq.Put(b, l.Queue, message.LMQQueueID, e)
+		if err != nil {
+			return nil, fmt.Errorf("dispatch: record %d, LMQ %s: %w", phy, l.Queue, err)
+		}
+		keys = appendKey(keys, k)
+		// Ask first: the question also consumes the put's "fresh" mark.
+		fresh := d.cfg.Registered != nil && !d.cfg.Registered(l.Queue)
+		if fresh || l.Offset == 0 {
+			if _, err := d.cfg.CQ.RegisterLMQ(b, l.Queue, entry.StoreTime); err != nil {
+				return nil, fmt.Errorf("dispatch: register LMQ %s: %w", l.Queue, err)
+			}
+		}
+		noteArrival(arrivals, l.Queue, message.LMQQueueID, l.Offset+1)
+	}
+
+	if d.cfg.Index {
+		uniq, _ := rec.Property(message.PropertyUniqKey)
+		kv, _ := rec.Property(message.PropertyKeys)
+		targets := []string{topic}
+		for _, l := range lmqs {
+			if message.IsLMQ(l.Queue) {
+				targets = append(targets, l.Queue)
+			}
+		}
+		for _, t := range targets {
+			if uniq != "" {
+				k, err := index.AddUniqKey(b, t, uniq, entry.StoreTime, phy)
+				if err != nil {
+					return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
+				}
+				keys = appendKey(keys, k)
+			}
+			for _, key := range message.SplitKeys(kv) {
+				k, err := index.AddKey(b, t, key, entry.StoreTime, phy)
+				if err != nil {
+					return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
+				}
+				keys = appendKey(keys, k)
+			}
+		}
+	}
+	return keys, nil
+}
+
+func noteArrival(m map[arrivalKey]int64, topic string, queue int32, next int64) {
+	k := arrivalKey{topic, queue}
+	if next > m[k] {
+		m[k] = next
+	}
+}
+
+// TruncateFrom forgets the derived state of every record at or after off
+// (the commit log lost them) and moves the checkpoint to off.
+func (d *Dispatcher) TruncateFrom(off int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.forgetRange(logKey(off), []byte{kvdb.PrefixDispatch + 1}, nil); err != nil {
+		return err
+	}
+	var cp [8]byte
+	binary.BigEndian.PutUint64(cp[:], uint64(off))
+	if err := d.db.Set(checkpointKey, cp[:], pebble.Sync); err != nil {
+		return fmt.Errorf("dispatch: set checkpoint: %w", err)
+	}
+	d.checkpoint = off
+	return nil
+}
+
+// ForgetBelow forgets the derived state of every record before off (its
+// commit-log segment was deleted). It returns the LMQs that lost entries,
+// so the caller can drop those now empty.
+func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lmqs := make(map[string]struct{})
+	if _, err := d.forgetRange([]byte{kvdb.PrefixDispatch}, logKey(off), lmqs); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(lmqs))
+	for n := range lmqs {
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// forgetRange deletes, for every dispatch-log entry in [lo, hi), the keys
+// it lists and the entry itself, in batches.
+func (d *Dispatcher) forgetRange(lo, hi []byte, lmqs map[string]struct{}) (int, error) {
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: iterate log: %w", err)
+	}
+	defer it.Close()
+	b := d.db.NewBatch()
+	n := 0
+	flush := func() error {
+		if b.Empty() {
+			return nil
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return fmt.Errorf("dispatch: forget batch: %w", err)
+		}
+		_ = b.Close()
+		b = d.db.NewBatch()
+		return nil
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		v := it.Value()
+		for len(v) > 0 {
+			l, w := binary.Uvarint(v)
+			if w <= 0 || uint64(len(v)-w) < l {
+				_ = b.Close()
+				return n, fmt.Errorf("dispatch: corrupt log entry %x", it.Key())
+			}
+			k := v[w : w+int(l)]
+			if lmqs != nil && len(k) > 0 && k[0] == kvdb.PrefixCQ {
+				if topic, queue, _, err := cq.DecodeKey(k); err == nil && queue == message.LMQQueueID && message.IsLMQ(topic) {
+					lmqs[topic] = struct{}{}
+				}
+			}
+			if err := b.Delete(k, nil); err != nil {
+				_ = b.Close()
+				return n, err
+			}
+			v = v[w+int(l):]
+		}
+		if err := b.Delete(it.Key(), nil); err != nil {
+			_ = b.Close()
+			return n, err
+		}
+		n++
+		if b.Len() > 4<<20 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	_ = b.Close()
+	return n, it.Error()
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/bolidemq/bolide/internal/store/cq"
+	"github.com/bolidemq/bolide/internal/store/index"
+)
+
+// GetStatus says how a read relates to the queue's bounds, like RocketMQ's
+// GetMessageStatus; the broker turns it into a pull response code.
+type GetStatus int
+
+const (
+	// Found means messages were returned (possibly all filtered out).
+	Found GetStatus = iota
+	// NoMessageInQueue means the queue is empty.
+	NoMessageInQueue
+	// OffsetTooSmall means offset is below the queue's min offset.
+	OffsetTooSmall
+	// OffsetOverflowOne means offset is exactly the max offset: nothing
+	// new yet (the normal long-poll case).
+	OffsetOverflowOne
+	// OffsetOverflowBadly means offset is beyond the max offset.
+	OffsetOverflowBadly
+	// NoMatchedMessage means entries were read but the filter rejected all.
+	NoMatchedMessage
+)
+
+func (s GetStatus) String() string {
+	return [...]string{"FOUND", "NO_MESSAGE_IN_QUEUE", "OFFSET_TOO_SMALL", "OFFSET_OVERFLOW_ONE",
+		"OFFSET_OVERFLOW_BADLY", "NO_MATCHED_MESSAGE"}[s]
+}
+
+// GetResult is the outcome of GetMessages.
+type GetResult struct {
+	Status GetStatus
+	// Records are the stored records, unchanged, in queue order.
+	Records [][]byte
+	// QueueOffsets are the records' offsets in the queue read (for an LMQ,
+	// the LMQ offset, which differs from the record's QUEUEOFFSET).
+	QueueOffsets []int64
+	// NextOffset is where the next read should start.
+	NextOffset int64
+	MinOffset  int64
+	MaxOffset  int64
+}
+
+// Filter decides from a consume-queue entry whether its message is wanted
+// (tag filtering on the tag hash); nil accepts everything.
+type Filter func(e cq.Entry) bool
+
+// GetMessages reads up to maxCount messages (and about maxBytes) of a queue
+// from offset.
+func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount, maxBytes int, filter Filter) (GetResult, error) {
+	if s.closed.Load() {
+		return GetResult{}, ErrClosed
+	}
+	minPhy := s.commit.MinOffset()
+	maxOff, err := s.cq.MaxOffset(topic, queueID)
+	if err != nil {
+		return GetResult{}, fmt.Errorf("store: max offset %s-%d: %w", topic, queueID, err)
+	}
+	minOff, err := s.cq.MinOffset(topic, queueID, minPhy)
+	if err != nil {
+		return GetResult{}, fmt.Errorf("store: min offset %s-%d: %w", topic, queueID, err)
+	}
+	res := GetResult{MinOffset: minOff, MaxOffset: maxOff, NextOffset: offset}
+	switch {
+	case maxOff == 0:
+		res.Status, res.NextOffset = NoMessageInQueue, 0
+		return res, nil
+	case offset < minOff:
+		res.Status, res.NextOffset = OffsetTooSmall, minOff
+		return res, nil
+	case offset == maxOff:
+		res.Status = OffsetOverflowOne
+		return res, nil
+	case offset > maxOff:
+		res.Status, res.NextOffset = OffsetOverflowBadly, maxOff
+		return res, nil
+	}
+	if maxCount <= 0 {
+		maxCount = 1
+	}
+	// Filtered-out entries are skipped without counting against maxCount,
+	// within a bound so that one pull never scans a whole queue.
+	scanBudget := max(maxCount*8, 64)
+	res.Status = NoMatchedMessage
+	next := offset
+	bytes := 0
+	for scanBudget > 0 && len(res.Records) < maxCount && next < maxOff {
+		entries, err := s.cq.Range(topic, queueID, next, min(scanBudget, maxCount-len(res.Records)+32))
+		if err != nil {
+			return GetResult{}, fmt.Errorf("store: read queue %s-%d at %d: %w", topic, queueID, next, err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			scanBudget--
+			next = e.QueueOffset + 1
+			if e.PhyOffset < minPhy {
+				continue // expired with its segment; min offset catches up
+			}
+			if filter != nil && !filter(e) {
+				continue
+			}
+			if len(res.Records) > 0 && maxBytes > 0 && bytes+int(e.Size) > maxBytes {
+				next = e.QueueOffset
+				scanBudget = 0
+				break
+			}
+			rec := make([]byte, e.Size)
+			if err := s.commit.ReadAt(rec, e.PhyOffset); err != nil {
+				return GetResult{}, fmt.Errorf("store: read message at %d: %w", e.PhyOffset, err)
+			}
+			res.Records = append(res.Records, rec)
+			res.QueueOffsets = append(res.QueueOffsets, e.QueueOffset)
+			bytes += int(e.Size)
+			res.Status = Found
+			if len(res.Records) >= maxCount || scanBudget <= 0 {
+				break
+			}
+		}
+	}
+	res.NextOffset = next
+	return res, nil
+}
+
+// ReadRecord returns the record stored at a commit-log offset (lookup by
+// offset message id).
+func (s *Store) ReadRecord(phy int64) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	return s.commit.ReadRecord(phy)
+}
+
+// MaxOffset is one past the last message of a queue.
+func (s *Store) MaxOffset(topic string, queueID int32) (int64, error) {
+	return s.cq.MaxOffset(topic, queueID)
+}
+
+// MinOffset is the first message still held in a queue.
+func (s *Store) MinOffset(topic string, queueID int32) (int64, error) {
+	return s.cq.MinOffset(topic, queueID, s.commit.MinOffset())
+}
+
+// OffsetByTime maps a store time to a queue offset: with cq.Lower the first
+// message stored at or after ts, with cq.Upper the last at or before it
+// (RocketMQ's BoundaryType), in O(log n) lookups that never touch the
+// commit log.
+func (s *Store) OffsetByTime(topic string, queueID int32, ts int64, boundary cq.Boundary) (int64, error) {
+	return s.cq.OffsetByTime(topic, queueID, ts, boundary, s.commit.MinOffset())
+}
+
+// EarliestStoreTime is the store time of a queue's first held message.
+func (s *Store) EarliestStoreTime(topic string, queueID int32) (int64, error) {
+	return s.cq.EarliestStoreTime(topic, queueID, s.commit.MinOffset())
+}
+
+// QueryKind selects the index a query uses.
+type QueryKind = index.Kind
+
+// Query returns the records whose key (or unique key) is exactly key,
+// stored within [begin, end] (ms, inclusive), newest first, at most
+// maxNum. topic is the parent topic or an LMQ name; an LMQ query returns
+// only messages dispatched to that LMQ.
+func (s *Store) Query(kind QueryKind, topic, key string, begin, end int64, maxNum int) ([][]byte, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	hits, err := index.Query(s.kv.Pebble(), kind, topic, key, begin, end, maxNum)
+	if err != nil {
+		return nil, fmt.Errorf("store: query %s %q: %w", topic, key, err)
+	}
+	minPhy := s.commit.MinOffset()
+	out := make([][]byte, 0, len(hits))
+	for _, h := range hits {
+		if h.PhyOffset < minPhy {
+			continue
+		}
+		rec, err := s.commit.ReadRecord(h.PhyOffset)
+		if err != nil {
+			return nil, fmt.Errorf("store: read query hit at %d: %w", h.PhyOffset, err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}

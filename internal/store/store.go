@@ -1,0 +1,328 @@
+// Package store is Bolide's message store: a library with no network
+// code that the broker puts messages into and reads them from.
+//
+// Layout under the store directory:
+//
+//	commitlog/   segment files in RocketMQ's record layout (package commitlog)
+//	kv/          one pebble database with every derived structure: consume
+//	             queues of topics and LMQs, the LMQ registry, the key index,
+//	             the dispatch log and checkpoint (packages kvdb, cq, index)
+//	clean        present only between a clean shutdown and the next open;
+//	             holds the commit log's end
+//
+// Data flow: Put assigns queue and LMQ offsets under the commit-log writer
+// lock and appends; the dispatcher tails the commit log from its
+// checkpoint (up to what is synced under SYNC_FLUSH, so nothing is visible
+// before it is durable) and writes consume-queue entries, index entries,
+// a dispatch-log entry per record and the new checkpoint in one pebble
+// batch, then reports arrivals. Everything in kv/ can be rebuilt from the
+// commit log; replay is idempotent because every derived key is a pure
+// function of the record.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pebblevfs "github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/bolidemq/bolide/internal/lifecycle"
+	"github.com/bolidemq/bolide/internal/store/commitlog"
+	"github.com/bolidemq/bolide/internal/store/cq"
+	"github.com/bolidemq/bolide/internal/store/dispatch"
+	"github.com/bolidemq/bolide/internal/store/kvdb"
+	"github.com/bolidemq/bolide/internal/vfs"
+)
+
+var (
+	// ErrClosed is returned by a closed store.
+	ErrClosed = errors.New("store: closed")
+	// ErrInvalidMessage reports a message the store refuses as malformed.
+	ErrInvalidMessage = errors.New("store: invalid message")
+	// ErrMessageTooLarge reports a body above MaxMessageSize.
+	ErrMessageTooLarge = errors.New("store: message too large")
+	// ErrLMQQuota reports a put that would create more LMQs than allowed;
+	// nothing of the message is stored.
+	ErrLMQQuota = errors.New("store: LMQ quota exceeded")
+)
+
+// Config configures a store.
+type Config struct {
+	Dir string
+	// FS holds the commit log and markers (default: the OS).
+	FS vfs.FS
+	// KVFS holds the pebble database (default: the OS). Pebble does its
+	// own I/O through its own filesystem seam; tests use its crashable
+	// in-memory filesystem.
+	KVFS pebblevfs.FS
+
+	SegmentSize      int64
+	Flush            commitlog.FlushMode
+	FlushInterval    time.Duration
+	SyncFlushTimeout time.Duration
+	// StoreHost is the broker's address, written into every record: tools
+	// decode it from offset message ids and connect there.
+	StoreHost netip.AddrPort
+	// MaxMessageSize bounds a message body (default 4 MiB).
+	MaxMessageSize int
+	// EnableLMQ turns on multi-dispatch to %LMQ% queues.
+	EnableLMQ bool
+	// MaxLMQs caps the number of LMQs (maxLmqConsumeQueueNum); 0 = no cap.
+	MaxLMQs int
+	// DisableIndex turns off the key index (messageIndexEnable=false).
+	DisableIndex bool
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.FS == nil {
+		c.FS = vfs.OS()
+	}
+	if c.KVFS == nil {
+		c.KVFS = pebblevfs.Default
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 4 << 20
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// ArrivalFunc is told, after each dispatch batch, the new end offset of
+// every queue that received messages (long polling waits on it).
+type ArrivalFunc func(topic string, queueID int32, nextOffset int64)
+
+// Store is an open message store.
+type Store struct {
+	cfg Config
+	log *slog.Logger
+
+	commit *commitlog.Log
+	kv     *kvdb.DB
+	cq     *cq.Store
+
+	// nextOffsets is the next offset of every queue written since open;
+	// guarded by the commit-log writer lock (only build/commit touch it).
+	nextOffsets map[queueKey]int64
+	// freshCount counts LMQs created by puts and not yet registered by
+	// dispatch; with the registry's count it is the LMQ count the quota
+	// is checked against.
+	freshCount atomic.Int64
+
+	disp       *dispatch.Dispatcher
+	dispatcher *lifecycle.Loop
+	dispatchMu sync.Mutex
+	// freshLMQs are LMQs created by puts and not yet registered by
+	// dispatch (so that an LMQ re-created after cleanup is registered
+	// again even though its offsets do not restart at 0).
+	freshLMQs sync.Map
+	dispatched atomic.Int64 // checkpoint: commit-log offset dispatched up to
+	arrivalMu  sync.RWMutex
+	arrival    ArrivalFunc
+
+	closed atomic.Bool
+}
+
+const cleanMarker = "clean"
+
+// Open opens or creates a store, recovering from an unclean stop.
+func Open(cfg Config) (*Store, error) {
+	cfg.defaults()
+	if err := cfg.FS.MkdirAll(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", cfg.Dir, err)
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "store"), nextOffsets: make(map[queueKey]int64)}
+	kv, err := kvdb.Open(path.Join(cfg.Dir, "kv"), cfg.KVFS, kvdb.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s.kv = kv
+	if s.cq, err = cq.Open(kv.Pebble()); err != nil {
+		_ = kv.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	checkpoint, err := s.loadCheckpoint()
+	if err != nil {
+		_ = kv.Close()
+		return nil, err
+	}
+	rec, err := s.readCleanMarker()
+	if err != nil {
+		_ = kv.Close()
+		return nil, err
+	}
+	rec.ScanFrom = checkpoint
+	s.commit, err = commitlog.Open(commitlog.Config{
+		FS: cfg.FS, Dir: path.Join(cfg.Dir, "commitlog"), SegmentSize: cfg.SegmentSize, Flush: cfg.Flush,
+		FlushInterval: cfg.FlushInterval, SyncFlushTimeout: cfg.SyncFlushTimeout, Now: cfg.Now, Logger: cfg.Logger,
+	}, rec)
+	if err != nil {
+		_ = kv.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := s.recoverDerived(checkpoint); err != nil {
+		_ = s.commit.Close()
+		_ = kv.Close()
+		return nil, err
+	}
+	// From here on a crash is unclean until Close writes the marker again.
+	if err := s.removeCleanMarker(); err != nil {
+		_ = s.commit.Close()
+		_ = kv.Close()
+		return nil, err
+	}
+	s.dispatcher = lifecycle.NewLoop("store-dispatch", 100*time.Millisecond, func(context.Context) {
+		if err := s.dispatchAvailable(); err != nil {
+			s.log.Error("dispatch failed", "err", err)
+		}
+	})
+	s.dispatcher.Start()
+	return s, nil
+}
+
+// readCleanMarker tells whether the last stop was clean and, if so, where
+// the commit log ended.
+func (s *Store) readCleanMarker() (commitlog.Recovery, error) {
+	name := path.Join(s.cfg.Dir, cleanMarker)
+	f, err := s.cfg.FS.Open(name)
+	if errors.Is(err, vfs.ErrNotExist) {
+		return commitlog.Recovery{}, nil
+	}
+	if err != nil {
+		return commitlog.Recovery{}, fmt.Errorf("store: open %s: %w", name, err)
+	}
+	defer f.Close()
+	var buf [32]byte
+	n, _ := f.ReadAt(buf[:], 0)
+	end, err := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	if err != nil || end < 0 {
+		s.log.Warn("unreadable clean-shutdown marker, recovering as after a crash", "content", string(buf[:n]))
+		return commitlog.Recovery{}, nil
+	}
+	return commitlog.Recovery{Clean: true, CleanEnd: end}, nil
+}
+
+func (s *Store) removeCleanMarker() error {
+	name := path.Join(s.cfg.Dir, cleanMarker)
+	if err := s.cfg.FS.Remove(name); err != nil && !errors.Is(err, vfs.ErrNotExist) {
+		return fmt.Errorf("store: remove %s: %w", name, err)
+	}
+	if err := s.cfg.FS.SyncDir(s.cfg.Dir); err != nil {
+		return fmt.Errorf("store: sync %s: %w", s.cfg.Dir, err)
+	}
+	return nil
+}
+
+func (s *Store) writeCleanMarker(end int64) error {
+	name := path.Join(s.cfg.Dir, cleanMarker)
+	tmp := name + ".tmp"
+	f, err := s.cfg.FS.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", tmp, err)
+	}
+	_, werr := f.WriteAt([]byte(strconv.FormatInt(end, 10)+"\n"), 0)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("store: write %s: %w", tmp, err)
+	}
+	if err := s.cfg.FS.Rename(tmp, name); err != nil {
+		return fmt.Errorf("store: rename %s: %w", tmp, err)
+	}
+	return s.cfg.FS.SyncDir(s.cfg.Dir)
+}
+
+// SetArrivalListener registers the function told about new messages.
+func (s *Store) SetArrivalListener(fn ArrivalFunc) {
+	s.arrivalMu.Lock()
+	s.arrival = fn
+	s.arrivalMu.Unlock()
+}
+
+// Close dispatches what remains, flushes everything, writes the clean
+// marker and closes. It is idempotent.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.dispatcher.Stop()
+	var errs []error
+	if err := s.commit.Flush(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.dispatchAvailable(); err != nil {
+		errs = append(errs, err)
+	}
+	end := s.commit.WriteOffset()
+	clean := s.dispatched.Load() == end && len(errs) == 0
+	if err := s.commit.Close(); err != nil {
+		errs = append(errs, err)
+		clean = false
+	}
+	if err := s.kv.Sync(); err != nil {
+		errs = append(errs, err)
+		clean = false
+	}
+	if err := s.kv.Close(); err != nil {
+		errs = append(errs, err)
+		clean = false
+	}
+	if clean {
+		if err := s.writeCleanMarker(end); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Flush makes everything put so far durable and dispatched: the commit
+// log is synced, dispatched up to its end, and the derived state synced.
+func (s *Store) Flush() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := s.commit.Flush(); err != nil {
+		return err
+	}
+	if err := s.dispatchAvailable(); err != nil {
+		return err
+	}
+	return s.kv.Sync()
+}
+
+// Stats are a few figures about the store.
+type Stats struct {
+	CommitLogMinOffset   int64
+	CommitLogWriteOffset int64
+	CommitLogFlushed     int64
+	Dispatched           int64
+	LMQCount             int64
+}
+
+// Stats returns current figures.
+func (s *Store) Stats() Stats {
+	return Stats{
+		CommitLogMinOffset:   s.commit.MinOffset(),
+		CommitLogWriteOffset: s.commit.WriteOffset(),
+		CommitLogFlushed:     s.commit.FlushedOffset(),
+		Dispatched:           s.dispatched.Load(),
+		LMQCount:             s.LMQCount(),
+	}
+}
+
+// LMQCount is the number of LMQs the store holds.
+func (s *Store) LMQCount() int64 { return s.cq.LMQCount() + s.freshCount.Load() }
