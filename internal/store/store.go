@@ -80,6 +80,20 @@ type Config struct {
 	MaxLMQs int
 	// DisableIndex turns off the key index (messageIndexEnable=false).
 	DisableIndex bool
+	// FileReservedTime is how long messages are kept at least (default
+	// 72 h, RocketMQ's fileReservedTime).
+	FileReservedTime time.Duration
+	// DiskMaxUsedRatio (0..1) deletes the oldest segments, expired or not,
+	// while the disk is fuller than this (default 0.75; negative disables).
+	DiskMaxUsedRatio float64
+	// DiskUsage measures the disk (default: statfs of Dir when FS is the
+	// OS; none otherwise).
+	DiskUsage DiskUsageFunc
+	// RetentionInterval is the period of the background retention pass
+	// (default 10 s; negative disables it, Retain still works).
+	RetentionInterval time.Duration
+	// DeleteSegmentsMax bounds segments deleted per pass (default 10).
+	DeleteSegmentsMax int
 	Now          func() time.Time
 	Logger       *slog.Logger
 }
@@ -96,6 +110,23 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.FileReservedTime <= 0 {
+		c.FileReservedTime = 72 * time.Hour
+	}
+	if c.DiskMaxUsedRatio == 0 {
+		c.DiskMaxUsedRatio = 0.75
+	}
+	if c.DiskUsage == nil {
+		if c.FS == vfs.OS() {
+			c.DiskUsage = statfsUsage(c.Dir)
+		}
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = 10 * time.Second
+	}
+	if c.DeleteSegmentsMax <= 0 {
+		c.DeleteSegmentsMax = 10
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -130,6 +161,9 @@ type Store struct {
 	// dispatch (so that an LMQ re-created after cleanup is registered
 	// again even though its offsets do not restart at 0).
 	freshLMQs sync.Map
+
+	retainMu  sync.Mutex
+	retention *lifecycle.Loop
 	dispatched atomic.Int64 // checkpoint: commit-log offset dispatched up to
 	arrivalMu  sync.RWMutex
 	arrival    ArrivalFunc
@@ -191,6 +225,19 @@ func Open(cfg Config) (*Store, error) {
 		}
 	})
 	s.dispatcher.Start()
+	// Finish what a pass interrupted by a crash left: derived state below
+	// the commit log's min offset.
+	if _, err := s.forgetBelow(s.commit.MinOffset()); err != nil {
+		s.log.Warn("cannot forget state below the commit log's start", "err", err)
+	}
+	s.retention = lifecycle.NewLoop("store-retention", max(s.cfg.RetentionInterval, 0), func(context.Context) {
+		if _, err := s.Retain(); err != nil {
+			s.log.Error("retention pass failed", "err", err)
+		}
+	})
+	if s.cfg.RetentionInterval > 0 {
+		s.retention.Start()
+	}
 	return s, nil
 }
 
@@ -259,6 +306,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.retention.Stop()
+	s.retainMu.Lock() // a pass run by hand may be in progress
+	defer s.retainMu.Unlock()
 	s.dispatcher.Stop()
 	var errs []error
 	if err := s.commit.Flush(); err != nil {

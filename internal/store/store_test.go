@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -40,7 +42,7 @@ func (e *env) open(t testing.TB, mut func(*Config)) *Store {
 	t.Helper()
 	cfg := Config{
 		Dir: "data", FS: e.fs, KVFS: e.kvfs, SegmentSize: 64 << 10, StoreHost: storeHost,
-		EnableLMQ: true, Now: e.now,
+		EnableLMQ: true, Now: e.now, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if mut != nil {
 		mut(&cfg)
@@ -446,5 +448,113 @@ func TestSyncFlushVisibility(t *testing.T) {
 	waitDispatched(t, s)
 	if max, _ := s.MaxOffset("S", 0); max != 1 {
 		t.Fatalf("max offset %d after sync", max)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	cfg := func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+	}
+	s := e.open(t, cfg)
+	// Old messages: the first 20 also go to an LMQ nobody writes later;
+	// topic E gets only old messages.
+	for i := range 100 {
+		m := msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyKeys, fmt.Sprintf("ok%03d", i))
+		if i < 20 {
+			m.Properties.Set(message.PropertyInnerMultiDispatch, "%LMQ%gone")
+		}
+		mustPut(t, s, m)
+		if i%10 == 0 {
+			mustPut(t, s, msg("E", 0, fmt.Sprintf("e%03d", i)))
+		}
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 10 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i), message.PropertyInnerMultiDispatch, "%LMQ%kept"))
+	}
+	waitDispatched(t, s)
+	if s.LMQCount() != 2 {
+		t.Fatalf("LMQ count %d before retention", s.LMQCount())
+	}
+	res, err := s.Retain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SegmentsDeleted == 0 || res.MinOffset == 0 {
+		t.Fatalf("nothing deleted: %+v", res)
+	}
+	if !slices.Equal(res.LMQsRemoved, []string{"%LMQ%gone"}) || s.LMQCount() != 1 {
+		t.Fatalf("LMQs removed %v, count %d", res.LMQsRemoved, s.LMQCount())
+	}
+	min, _ := s.MinOffset("R", 0)
+	if min == 0 {
+		t.Fatal("R min offset did not follow the commit log")
+	}
+	got, _ := s.GetMessages("R", 0, 0, 10, 0, nil)
+	if got.Status != OffsetTooSmall || got.NextOffset != min {
+		t.Fatalf("read below min: %v next %d (min %d)", got.Status, got.NextOffset, min)
+	}
+	got, _ = s.GetMessages("R", 0, min, 1, 0, nil)
+	if got.Status != Found || bodies(t, got.Records)[0] != fmt.Sprintf("old%03d", min) {
+		t.Fatalf("read at min %d: %v %v", min, got.Status, bodies(t, got.Records))
+	}
+	if hits, _ := s.Query(index.KindKey, "R", "ok000", 0, 1<<62, 4); len(hits) != 0 {
+		t.Fatal("the index still finds a deleted message")
+	}
+	if max, _ := s.MaxOffset("R", 0); max != 110 {
+		t.Fatalf("R max offset %d after retention", max)
+	}
+	// A topic whose every message expired keeps its max offset.
+	eMin, _ := s.MinOffset("E", 0)
+	eMax, _ := s.MaxOffset("E", 0)
+	if eMax != 10 || eMin > eMax {
+		t.Fatalf("E min %d max %d", eMin, eMax)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = e.open(t, cfg)
+	defer s.Close()
+	if r := mustPut(t, s, msg("E", 0, "after")); r.QueueOffsets[0] != 10 {
+		t.Fatalf("E offset went back to %d after expiry and restart", r.QueueOffsets[0])
+	}
+	if r := mustPut(t, s, msg("R", 0, "after", message.PropertyInnerMultiDispatch, "%LMQ%gone")); r.LMQOffsets[0][0] != 0 {
+		t.Fatalf("a removed LMQ restarted at %d", r.LMQOffsets[0][0])
+	}
+}
+
+func TestRetentionWhenDiskFull(t *testing.T) {
+	e := newEnv()
+	s := e.open(t, func(c *Config) {
+		c.SegmentSize = 4096
+		c.DiskMaxUsedRatio = 0.75
+		c.DiskUsage = func() (float64, error) { return 0.9, nil }
+		c.RetentionInterval = -1
+		c.DeleteSegmentsMax = 100
+	})
+	defer s.Close()
+	for i := range 60 {
+		mustPut(t, s, msg("F", 0, fmt.Sprintf("f%03d", i)))
+	}
+	waitDispatched(t, s)
+	res, err := s.Retain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := s.commit.Segments()
+	if res.SegmentsDeleted == 0 || len(segs) != 1 {
+		t.Fatalf("disk full: deleted %d, %d segments left", res.SegmentsDeleted, len(segs))
+	}
+	// The active segment is never deleted: the newest message is there.
+	got, _ := s.GetMessages("F", 0, 59, 1, 0, nil)
+	if got.Status != Found {
+		t.Fatalf("newest message gone: %v", got.Status)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path"
 	"strconv"
@@ -644,6 +645,26 @@ func (l *Log) ReadAt(p []byte, off int64) error {
 	return nil
 }
 
+// ReadAtMost reads up to len(p) bytes at off within one segment and
+// returns how many it read: a segment's file ends at its blank marker,
+// before the segment's nominal end, so sequential readers (dispatch) read
+// chunks that may come back short there.
+func (l *Log) ReadAtMost(p []byte, off int64) (int, error) {
+	end := off + int64(len(p))
+	if off < l.minOffset.Load() || end > l.writeOffset.Load() {
+		return 0, fmt.Errorf("%w: [%d, %d) outside [%d, %d)", ErrOutOfRange, off, end, l.minOffset.Load(), l.writeOffset.Load())
+	}
+	seg := l.segmentAt(off)
+	if seg == nil || end > seg.base+l.cfg.SegmentSize {
+		return 0, fmt.Errorf("%w: [%d, %d) not within one segment", ErrOutOfRange, off, end)
+	}
+	n, err := seg.f.ReadAt(p, off-seg.base)
+	if err != nil && !(errors.Is(err, io.EOF) && n > 0) {
+		return n, fmt.Errorf("commitlog: read %d bytes at %d: %w", len(p), off, err)
+	}
+	return n, nil
+}
+
 func (l *Log) segmentAt(off int64) *segment {
 	l.segMu.RLock()
 	defer l.segMu.RUnlock()
@@ -672,6 +693,70 @@ func (l *Log) ReadRecord(off int64) ([]byte, error) {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// Locked runs fn under the writer lock, for state the caller keeps in step
+// with appends (what build and commit functions touch).
+func (l *Log) Locked(fn func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn()
+}
+
+// SegmentInfo describes one segment.
+type SegmentInfo struct {
+	Base int64 // offset of its first byte
+	// FirstStoreTime is the store time of its first record; 0 when the
+	// segment holds none yet.
+	FirstStoreTime int64
+}
+
+// Segments lists the segments, oldest first; the last one is the active
+// one (being written).
+func (l *Log) Segments() []SegmentInfo {
+	l.segMu.RLock()
+	segs := append([]*segment(nil), l.segs...)
+	l.segMu.RUnlock()
+	out := make([]SegmentInfo, 0, len(segs))
+	end := l.writeOffset.Load()
+	for _, s := range segs {
+		info := SegmentInfo{Base: s.base}
+		var hdr [message.MinRecordSize]byte
+		if s.base < end {
+			if n, _ := s.f.ReadAt(hdr[:], 0); n == len(hdr) {
+				if ts, err := message.PeekStoreTimestamp(hdr[:]); err == nil {
+					info.FirstStoreTime = ts
+				}
+			}
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// DeleteOldest removes the oldest segment unless it is the active one,
+// and returns the new min offset. Reads below it fail from then on; the
+// caller forgets derived state pointing there.
+func (l *Log) DeleteOldest() (int64, error) {
+	l.segMu.Lock()
+	if len(l.segs) < 2 || l.segs[1].base > l.writeOffset.Load() {
+		l.segMu.Unlock()
+		return l.minOffset.Load(), fmt.Errorf("commitlog: only the active segment is left")
+	}
+	old := l.segs[0]
+	l.segs = l.segs[1:]
+	l.minOffset.Store(l.segs[0].base)
+	l.segMu.Unlock()
+	name := SegmentName(old.base)
+	_ = old.f.Close()
+	if err := l.cfg.FS.Remove(path.Join(l.cfg.Dir, name)); err != nil {
+		return l.minOffset.Load(), fmt.Errorf("commitlog: remove segment %s: %w", name, err)
+	}
+	if err := l.cfg.FS.SyncDir(l.cfg.Dir); err != nil {
+		return l.minOffset.Load(), fmt.Errorf("commitlog: sync %s: %w", l.cfg.Dir, err)
+	}
+	l.log.Info("segment deleted", "segment", name)
+	return l.minOffset.Load(), nil
 }
 
 // Close flushes, stops the background loops and closes every segment. It

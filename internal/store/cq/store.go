@@ -136,7 +136,7 @@ func (q *queueIter) seekLT(offset int64) (Entry, bool, error) {
 // The last few candidates are scanned with Next, which is an order of
 // magnitude cheaper than a seek and stays in the same block.
 func (q *queueIter) firstWhere(lo int64, last Entry, pred func(Entry) bool) (Entry, bool, error) {
-	const linearTail = 0
+	const linearTail = 32
 	hi := last.QueueOffset + 1
 	var ans Entry
 	found := false
@@ -152,7 +152,7 @@ func (q *queueIter) firstWhere(lo int64, last Entry, pred func(Entry) bool) (Ent
 		}
 		if pred(e) {
 			// Offsets in [mid, e.QueueOffset) do not exist.
-			ans, found, hi = e, true, mid+1
+			ans, found, hi = e, true, mid
 		} else {
 			lo = e.QueueOffset + 1
 		}

@@ -119,10 +119,11 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 		if cap(d.buf) < int(n) {
 			d.buf = make([]byte, n)
 		}
-		buf := d.buf[:n]
-		if err := d.cfg.Log.ReadAt(buf, pos); err != nil {
+		got, err := d.cfg.Log.ReadAtMost(d.buf[:n], pos)
+		if err != nil {
 			return nil, fmt.Errorf("dispatch: read commit log at %d: %w", pos, err)
 		}
+		buf := d.buf[:got]
 		b := d.db.NewBatch()
 		next, err := d.dispatchChunk(b, buf, pos, segEnd, arrivals)
 		if err != nil {
@@ -319,23 +320,89 @@ func (d *Dispatcher) TruncateFrom(off int64) error {
 // ForgetBelow forgets the derived state of every record before off (its
 // commit-log segment was deleted). It returns the LMQs that lost entries,
 // so the caller can drop those now empty.
+//
+// The last entry of a topic queue is kept even when it expired: it holds
+// the queue's max offset, which must never go back (consumers' committed
+// offsets refer to it). It points below the commit log's min offset, so
+// readers treat the queue as logically empty (min = max). LMQs are not
+// kept: an expired LMQ is removed together with its offsets.
 func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	lmqs := make(map[string]struct{})
-	if _, err := d.forgetRange([]byte{kvdb.PrefixDispatch}, logKey(off), lmqs); err != nil {
+	f := &forgetter{lmqs: make(map[string]struct{}), last: make(map[queueID]lastKey)}
+	if _, err := d.forgetRange([]byte{kvdb.PrefixDispatch}, logKey(off), f); err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(lmqs))
-	for n := range lmqs {
+	// Delete the held-back last keys of queues that still have later rows.
+	b := d.db.NewBatch()
+	defer b.Close()
+	for q, lk := range f.last {
+		max, err := d.cfg.CQ.MaxOffset(q.topic, q.queue)
+		if err != nil {
+			return nil, fmt.Errorf("dispatch: max offset of %s-%d: %w", q.topic, q.queue, err)
+		}
+		if max > lk.offset+1 {
+			if err := b.Delete(lk.key, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return nil, fmt.Errorf("dispatch: forget batch: %w", err)
+	}
+	out := make([]string, 0, len(f.lmqs))
+	for n := range f.lmqs {
 		out = append(out, n)
 	}
 	return out, nil
 }
 
+type queueID struct {
+	topic string
+	queue int32
+}
+
+type lastKey struct {
+	offset int64
+	key    []byte
+}
+
+// forgetter collects, during ForgetBelow, the LMQs touched and the
+// highest deleted-candidate key of each topic queue (held back).
+type forgetter struct {
+	lmqs map[string]struct{}
+	last map[queueID]lastKey
+}
+
+// hold decides whether key k is deleted now (true) or held back as its
+// queue's last candidate; a key it replaces is returned for deletion.
+func (f *forgetter) hold(k []byte) (deleteNow bool, release []byte) {
+	if len(k) == 0 || k[0] != kvdb.PrefixCQ {
+		return true, nil
+	}
+	topic, queue, offset, err := cq.DecodeKey(k)
+	if err != nil {
+		return true, nil
+	}
+	if queue == message.LMQQueueID && message.IsLMQ(topic) {
+		f.lmqs[topic] = struct{}{}
+		return true, nil
+	}
+	q := queueID{topic, queue}
+	prev, ok := f.last[q]
+	if ok && prev.offset > offset {
+		return true, nil
+	}
+	f.last[q] = lastKey{offset: offset, key: append([]byte(nil), k...)}
+	if ok {
+		return false, prev.key
+	}
+	return false, nil
+}
+
 // forgetRange deletes, for every dispatch-log entry in [lo, hi), the keys
 // it lists and the entry itself, in batches.
-func (d *Dispatcher) forgetRange(lo, hi []byte, lmqs map[string]struct{}) (int, error) {
+func (d *Dispatcher) forgetRange(lo, hi []byte, f *forgetter) (int, error) {
 	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return 0, fmt.Errorf("dispatch: iterate log: %w", err)
@@ -363,14 +430,22 @@ func (d *Dispatcher) forgetRange(lo, hi []byte, lmqs map[string]struct{}) (int, 
 				return n, fmt.Errorf("dispatch: corrupt log entry %x", it.Key())
 			}
 			k := v[w : w+int(l)]
-			if lmqs != nil && len(k) > 0 && k[0] == kvdb.PrefixCQ {
-				if topic, queue, _, err := cq.DecodeKey(k); err == nil && queue == message.LMQQueueID && message.IsLMQ(topic) {
-					lmqs[topic] = struct{}{}
+			del := true
+			if f != nil {
+				var release []byte
+				del, release = f.hold(k)
+				if release != nil {
+					if err := b.Delete(release, nil); err != nil {
+						_ = b.Close()
+						return n, err
+					}
 				}
 			}
-			if err := b.Delete(k, nil); err != nil {
-				_ = b.Close()
-				return n, err
+			if del {
+				if err := b.Delete(k, nil); err != nil {
+					_ = b.Close()
+					return n, err
+				}
 			}
 			v = v[w+int(l):]
 		}

@@ -32,7 +32,6 @@
 package kvdb
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -58,9 +57,6 @@ const (
 	DefaultCacheSize    = 64 << 20
 	DefaultMemTableSize = 32 << 20
 )
-
-// ErrClosed is returned by operations on a closed DB.
-var ErrClosed = errors.New("kvdb: closed")
 
 // Options tune the database. The zero value is usable.
 type Options struct {
