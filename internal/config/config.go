@@ -1,0 +1,368 @@
+// Package config reads broker configuration in RocketMQ's broker.conf
+// format (Java properties, upstream property names), so an existing file
+// works unchanged. Every key is accounted for: known keys are parsed and
+// validated, keys Bolide accepts but does not act on are reported as
+// ignored, and unknown keys are reported — never silently dropped, since a
+// misspelt flushDiskType is how data loss starts.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalid is matched by every validation error.
+var ErrInvalid = errors.New("config: invalid")
+
+// Broker is a broker's configuration.
+type Broker struct {
+	BrokerClusterName string
+	BrokerName        string
+	BrokerID          int64
+	ListenPort        int
+	// NamesrvAddr lists name servers ("host:port;host:port").
+	NamesrvAddr []string
+	// BrokerIP1 is the address clients are told to use; empty = the
+	// listen host.
+	BrokerIP1        string
+	StorePathRootDir string
+	// StorePathCommitLog overrides <root>/commitlog.
+	StorePathCommitLog string
+	FlushDiskType      string // ASYNC_FLUSH or SYNC_FLUSH
+	FlushIntervalMs    int64
+	SyncFlushTimeoutMs int64
+	// MappedFileSizeCommitLog is the commit-log segment size.
+	MappedFileSizeCommitLog     int64
+	MaxMessageSize              int
+	FileReservedTimeHours       int
+	DiskMaxUsedSpaceRatio       int // percent
+	EnableLmq                   bool
+	EnableMultiDispatch         bool
+	MaxLmqConsumeQueueNum       int
+	AutoCreateTopicEnable       bool
+	AutoCreateSubscriptionGroup bool
+	DefaultTopicQueueNums       int
+	BrokerPermission            int
+	MessageIndexEnable          bool
+	// ClusterTopicEnable / BrokerTopicEnable register the cluster and
+	// broker names as topics, as upstream does, so admin tools can route
+	// by them.
+	ClusterTopicEnable bool
+	BrokerTopicEnable  bool
+}
+
+// DefaultBroker returns upstream's defaults (with the data directory under
+// the user's home, as RocketMQ's $HOME/store).
+func DefaultBroker() Broker {
+	home, _ := os.UserHomeDir()
+	return Broker{
+		BrokerClusterName:           "DefaultCluster",
+		BrokerName:                  "broker-a",
+		ListenPort:                  10911,
+		StorePathRootDir:            filepath.Join(home, "store"),
+		FlushDiskType:               "ASYNC_FLUSH",
+		FlushIntervalMs:             500,
+		SyncFlushTimeoutMs:          5000,
+		MappedFileSizeCommitLog:     1 << 30,
+		MaxMessageSize:              4 << 20,
+		FileReservedTimeHours:       72,
+		DiskMaxUsedSpaceRatio:       75,
+		MaxLmqConsumeQueueNum:       20000,
+		AutoCreateTopicEnable:       true,
+		AutoCreateSubscriptionGroup: true,
+		DefaultTopicQueueNums:       8,
+		BrokerPermission:            6,
+		MessageIndexEnable:          true,
+		ClusterTopicEnable:          true,
+		BrokerTopicEnable:           true,
+	}
+}
+
+// FlushInterval is FlushIntervalMs as a duration.
+func (b *Broker) FlushInterval() time.Duration {
+	return time.Duration(b.FlushIntervalMs) * time.Millisecond
+}
+
+// SyncFlushTimeout is SyncFlushTimeoutMs as a duration.
+func (b *Broker) SyncFlushTimeout() time.Duration {
+	return time.Duration(b.SyncFlushTimeoutMs) * time.Millisecond
+}
+
+// FileReservedTime is FileReservedTimeHours as a duration.
+func (b *Broker) FileReservedTime() time.Duration {
+	return time.Duration(b.FileReservedTimeHours) * time.Hour
+}
+
+// Report lists keys that were not applied.
+type Report struct {
+	// Unknown keys are not RocketMQ broker settings Bolide knows.
+	Unknown []string
+	// Ignored keys are RocketMQ settings Bolide accepts but does not use
+	// (features it does not have, or tuning that does not apply).
+	Ignored []string
+}
+
+// setter applies one property value.
+type setter func(b *Broker, v string) error
+
+func str(f func(*Broker) *string) setter {
+	return func(b *Broker, v string) error { *f(b) = v; return nil }
+}
+
+func integer[T int | int64](f func(*Broker) *T, min, max int64) setter {
+	return func(b *Broker, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("want an integer in [%d, %d], got %q", min, max, v)
+		}
+		*f(b) = T(n)
+		return nil
+	}
+}
+
+// boolean parses as Java's Boolean.parseBoolean would accept, but strictly:
+// "yes" or "1" are errors here rather than a silent false.
+func boolean(f func(*Broker) *bool) setter {
+	return func(b *Broker, v string) error {
+		switch strings.ToLower(v) {
+		case "true":
+			*f(b) = true
+		case "false":
+			*f(b) = false
+		default:
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		return nil
+	}
+}
+
+var setters = map[string]setter{
+	"brokerClusterName": str(func(b *Broker) *string { return &b.BrokerClusterName }),
+	"brokerName":        str(func(b *Broker) *string { return &b.BrokerName }),
+	"brokerId":          integer(func(b *Broker) *int64 { return &b.BrokerID }, 0, 1<<31),
+	"listenPort":        integer(func(b *Broker) *int { return &b.ListenPort }, 0, 65535),
+	"namesrvAddr": func(b *Broker, v string) error {
+		b.NamesrvAddr = SplitNamesrv(v)
+		return nil
+	},
+	"brokerIP1":          str(func(b *Broker) *string { return &b.BrokerIP1 }),
+	"storePathRootDir":   str(func(b *Broker) *string { return &b.StorePathRootDir }),
+	"storePathCommitLog": str(func(b *Broker) *string { return &b.StorePathCommitLog }),
+	"flushDiskType": func(b *Broker, v string) error {
+		if v != "ASYNC_FLUSH" && v != "SYNC_FLUSH" {
+			return fmt.Errorf("want ASYNC_FLUSH or SYNC_FLUSH, got %q", v)
+		}
+		b.FlushDiskType = v
+		return nil
+	},
+	"flushIntervalCommitLog":      integer(func(b *Broker) *int64 { return &b.FlushIntervalMs }, 1, 60_000),
+	"syncFlushTimeout":            integer(func(b *Broker) *int64 { return &b.SyncFlushTimeoutMs }, 1, 600_000),
+	"mappedFileSizeCommitLog":     integer(func(b *Broker) *int64 { return &b.MappedFileSizeCommitLog }, 1<<16, 1<<40),
+	"maxMessageSize":              integer(func(b *Broker) *int { return &b.MaxMessageSize }, 1, 1<<30),
+	"fileReservedTime":            integer(func(b *Broker) *int { return &b.FileReservedTimeHours }, 1, 1<<20),
+	"diskMaxUsedSpaceRatio":       integer(func(b *Broker) *int { return &b.DiskMaxUsedSpaceRatio }, 10, 95),
+	"enableLmq":                   boolean(func(b *Broker) *bool { return &b.EnableLmq }),
+	"enableMultiDispatch":         boolean(func(b *Broker) *bool { return &b.EnableMultiDispatch }),
+	"maxLmqConsumeQueueNum":       integer(func(b *Broker) *int { return &b.MaxLmqConsumeQueueNum }, 0, 1<<40),
+	"autoCreateTopicEnable":       boolean(func(b *Broker) *bool { return &b.AutoCreateTopicEnable }),
+	"autoCreateSubscriptionGroup": boolean(func(b *Broker) *bool { return &b.AutoCreateSubscriptionGroup }),
+	"defaultTopicQueueNums":       integer(func(b *Broker) *int { return &b.DefaultTopicQueueNums }, 1, 1024),
+	"brokerPermission":            integer(func(b *Broker) *int { return &b.BrokerPermission }, 0, 7),
+	"messageIndexEnable":          boolean(func(b *Broker) *bool { return &b.MessageIndexEnable }),
+	"clusterTopicEnable":          boolean(func(b *Broker) *bool { return &b.ClusterTopicEnable }),
+	"brokerTopicEnable":           boolean(func(b *Broker) *bool { return &b.BrokerTopicEnable }),
+}
+
+// ignored are upstream broker settings Bolide accepts without acting on
+// them: replication and HA (not built yet), thread pools and buffers of the
+// Java implementation, and scheduling knobs with no equivalent.
+var ignored = []string{
+	"brokerRole", "deleteWhen", "haListenPort", "haMasterAddress", "brokerIP2",
+	"sendMessageThreadPoolNums", "pullMessageThreadPoolNums", "queryMessageThreadPoolNums",
+	"adminBrokerThreadPoolNums", "clientManageThreadPoolNums", "consumerManageThreadPoolNums",
+	"useReentrantLockWhenPutMessage", "transientStorePoolEnable", "transientStorePoolSize",
+	"warmMapedFileEnable", "flushCommitLogLeastPages", "flushConsumeQueueLeastPages",
+	"flushIntervalConsumeQueue", "mappedFileSizeConsumeQueue", "waitTimeMillsInSendQueue",
+	"osPageCacheBusyTimeOutMills", "traceTopicEnable", "slaveReadEnable", "enableDLegerCommitLog",
+	"rocksdbCQDoubleWriteEnable", "storeType", "enablePropertyFilter", "filterSupportRetry",
+	"storePathConsumeQueue", "storePathIndex", "storeCheckpoint", "abortFile",
+}
+
+// SplitNamesrv splits a namesrvAddr value ("a:9876;b:9876").
+func SplitNamesrv(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ";") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ParseBroker reads a broker.conf from r over the defaults in b.
+func ParseBroker(r io.Reader, b *Broker) (Report, error) {
+	props, err := ParseProperties(r)
+	if err != nil {
+		return Report{}, err
+	}
+	var rep Report
+	var errs []error
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := props[k]
+		if set, ok := setters[k]; ok {
+			if err := set(b, v); err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s: %v", ErrInvalid, k, err))
+			}
+			continue
+		}
+		if slices.Contains(ignored, k) {
+			rep.Ignored = append(rep.Ignored, k)
+			continue
+		}
+		rep.Unknown = append(rep.Unknown, k)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// LoadBroker reads the broker.conf at path over the defaults.
+func LoadBroker(path string) (Broker, Report, error) {
+	b := DefaultBroker()
+	f, err := os.Open(path)
+	if err != nil {
+		return b, Report{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	rep, err := ParseBroker(f, &b)
+	if err != nil {
+		return b, rep, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return b, rep, nil
+}
+
+// ParseProperties reads Java properties text: key=value, key:value or
+// "key value" lines; # and ! comments; a trailing backslash continues a
+// line; \t \n \r \f \\ \uXXXX escapes in keys and values. Later keys win.
+func ParseProperties(r io.Reader) (map[string]string, error) {
+	out := make(map[string]string)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var logical strings.Builder
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimLeft(sc.Text(), " \t\f")
+		if logical.Len() == 0 && (line == "" || line[0] == '#' || line[0] == '!') {
+			continue
+		}
+		if n := trailingBackslashes(line); n%2 == 1 {
+			logical.WriteString(line[:len(line)-1])
+			continue
+		}
+		logical.WriteString(line)
+		k, v, err := splitProperty(logical.String())
+		logical.Reset()
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrInvalid, lineNo, err)
+		}
+		out[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("config: read properties: %w", err)
+	}
+	if logical.Len() > 0 {
+		k, v, err := splitProperty(logical.String())
+		if err != nil {
+			return nil, fmt.Errorf("%w: last line: %v", ErrInvalid, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func trailingBackslashes(s string) int {
+	n := 0
+	for i := len(s) - 1; i >= 0 && s[i] == '\\'; i-- {
+		n++
+	}
+	return n
+}
+
+func splitProperty(line string) (string, string, error) {
+	// The key ends at the first unescaped '=', ':' or whitespace.
+	end := len(line)
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c == '\\' {
+			i++
+			continue
+		}
+		if c == '=' || c == ':' || c == ' ' || c == '\t' || c == '\f' {
+			end = i
+			break
+		}
+	}
+	key, rest := line[:end], strings.TrimLeft(line[end:], " \t\f")
+	if rest != "" && (rest[0] == '=' || rest[0] == ':') {
+		rest = strings.TrimLeft(rest[1:], " \t\f")
+	}
+	k, err := unescape(key)
+	if err != nil {
+		return "", "", err
+	}
+	if k == "" {
+		return "", "", fmt.Errorf("empty key in %q", line)
+	}
+	v, err := unescape(strings.TrimRight(rest, " \t\r"))
+	return k, v, err
+}
+
+func unescape(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 't':
+			b.WriteByte('\t')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 'f':
+			b.WriteByte('\f')
+		case 'u':
+			if i+5 > len(s) {
+				return "", fmt.Errorf("short \\u escape in %q", s)
+			}
+			r, err := strconv.ParseUint(s[i+1:i+5], 16, 16)
+			if err != nil {
+				return "", fmt.Errorf("bad \\u escape in %q", s)
+			}
+			b.WriteRune(rune(r))
+			i += 4
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String(), nil
+}
