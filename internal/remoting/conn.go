@@ -86,7 +86,7 @@ type connConfig struct {
 	// admitted request is matched by one call to release.
 	admit   func(req *Command) (reject *Command)
 	release func()
-	onClose  func(*Conn)
+	onClose func(*Conn)
 }
 
 // Conn is one remoting connection. Both ends may send requests on it; the

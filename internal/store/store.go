@@ -94,8 +94,8 @@ type Config struct {
 	RetentionInterval time.Duration
 	// DeleteSegmentsMax bounds segments deleted per pass (default 10).
 	DeleteSegmentsMax int
-	Now          func() time.Time
-	Logger       *slog.Logger
+	Now               func() time.Time
+	Logger            *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -162,8 +162,8 @@ type Store struct {
 	// again even though its offsets do not restart at 0).
 	freshLMQs sync.Map
 
-	retainMu  sync.Mutex
-	retention *lifecycle.Loop
+	retainMu   sync.Mutex
+	retention  *lifecycle.Loop
 	dispatched atomic.Int64 // checkpoint: commit-log offset dispatched up to
 	arrivalMu  sync.RWMutex
 	arrival    ArrivalFunc
