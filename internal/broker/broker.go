@@ -1,0 +1,257 @@
+// Package broker is Bolide's broker: the remoting request processors that
+// put messages into the store and read them out (send, pull with long
+// polling), the metadata a broker keeps (topics, subscription groups,
+// consumer offsets, connected clients) and its registration with name
+// servers.
+//
+// Files by concern:
+//
+//	broker.go    wiring: config, store, managers, server, lifecycle
+//	register.go  REGISTER_BROKER to every name server, every 30 s
+//	topics.go    topic configs (persisted), auto-creation, LMQ synthesis
+//	groups.go    subscription group configs (persisted)
+//	send.go      SEND_MESSAGE(_V2), SEND_BATCH_MESSAGE
+//	clients.go   heartbeats, producer/consumer registry, expiry, notify
+//	offsets.go   consumer offsets (durable, batched)
+//	pull.go      PULL_MESSAGE and long polling woken by store arrivals
+//	queries.go   offset and time lookups (GET_MAX/MIN_OFFSET, ...)
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bolidemq/bolide/internal/config"
+	"github.com/bolidemq/bolide/internal/protocol"
+	"github.com/bolidemq/bolide/internal/remoting"
+	"github.com/bolidemq/bolide/internal/store"
+	"github.com/bolidemq/bolide/internal/store/commitlog"
+)
+
+// Config configures a broker.
+type Config struct {
+	Broker config.Broker
+	// Host is the address to listen on (default 127.0.0.1).
+	Host string
+	// Logger receives the broker's events (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// RegisterInterval is the name-server registration period (default
+	// 30 s, as upstream).
+	RegisterInterval time.Duration
+	// Remoting tunes the transport.
+	Remoting remoting.ServerConfig
+}
+
+// Broker is a running broker.
+type Broker struct {
+	cfg  Config
+	bc   config.Broker
+	log  *slog.Logger
+	now  func() time.Time
+	addr string // ip:port clients are told to use
+
+	store   *store.Store
+	topics  *TopicManager
+	groups  *GroupManager
+	offsets *OffsetManager
+	clients *ClientManager
+	holds   *PullHolds
+
+	rs *remoting.Server
+	ns *remoting.Client
+
+	regMu     sync.Mutex
+	stopOnce  sync.Once
+	stopFuncs []func() error
+	bg        sync.WaitGroup
+	done      chan struct{}
+}
+
+// New opens the broker's store and metadata. Call Listen to serve.
+func New(cfg Config) (*Broker, error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RegisterInterval <= 0 {
+		cfg.RegisterInterval = 30 * time.Second
+	}
+	if cfg.Remoting.Logger == nil {
+		cfg.Remoting.Logger = cfg.Logger
+	}
+	b := &Broker{cfg: cfg, bc: cfg.Broker, log: cfg.Logger.With("component", "broker"), now: cfg.Now, done: make(chan struct{})}
+	b.rs = remoting.NewServer(cfg.Remoting)
+	b.ns = remoting.NewClient(remoting.ClientConfig{Logger: cfg.Logger})
+	return b, nil
+}
+
+// Listen binds the remoting port (listenPort; 0 picks a free one), opens
+// the store with the resulting address as its store host, starts the
+// background work and registers with the name servers. It returns the
+// advertised address.
+func (b *Broker) Listen() (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(b.cfg.Host, strconv.Itoa(b.bc.ListenPort)))
+	if err != nil {
+		return "", fmt.Errorf("broker: listen: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ip := b.bc.BrokerIP1
+	if ip == "" {
+		ip = ln.Addr().(*net.TCPAddr).IP.String()
+	}
+	b.addr = net.JoinHostPort(ip, strconv.Itoa(port))
+	storeHost, err := netip.ParseAddrPort(b.addr)
+	if err != nil {
+		_ = ln.Close()
+		return "", fmt.Errorf("broker: advertised address %q must be ip:port (set brokerIP1): %w", b.addr, err)
+	}
+	if err := b.open(storeHost); err != nil {
+		_ = ln.Close()
+		b.closeAll()
+		return "", err
+	}
+	b.registerProcessors()
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		if err := b.rs.Serve(ln); err != nil && !errors.Is(err, remoting.ErrServerClosed) {
+			b.log.Error("accept loop stopped", "err", err)
+		}
+	}()
+	b.startRegistration()
+	b.log.Info("broker listening", "addr", b.addr, "cluster", b.bc.BrokerClusterName, "broker", b.bc.BrokerName,
+		"data", b.bc.StorePathRootDir)
+	return b.addr, nil
+}
+
+// Addr is the address clients use.
+func (b *Broker) Addr() string { return b.addr }
+
+// Store exposes the message store (for embedding and tests).
+func (b *Broker) Store() *store.Store { return b.store }
+
+func (b *Broker) open(storeHost netip.AddrPort) error {
+	root := b.bc.StorePathRootDir
+	flush := commitlog.AsyncFlush
+	if b.bc.FlushDiskType == "SYNC_FLUSH" {
+		flush = commitlog.SyncFlush
+	}
+	dir := root
+	st, err := store.Open(store.Config{
+		Dir:              dir,
+		SegmentSize:      b.bc.MappedFileSizeCommitLog,
+		Flush:            flush,
+		FlushInterval:    b.bc.FlushInterval(),
+		SyncFlushTimeout: b.bc.SyncFlushTimeout(),
+		StoreHost:        storeHost,
+		MaxMessageSize:   b.bc.MaxMessageSize,
+		EnableLMQ:        b.bc.EnableLmq && b.bc.EnableMultiDispatch,
+		MaxLMQs:          b.bc.MaxLmqConsumeQueueNum,
+		DisableIndex:     !b.bc.MessageIndexEnable,
+		FileReservedTime: b.bc.FileReservedTime(),
+		DiskMaxUsedRatio: float64(b.bc.DiskMaxUsedSpaceRatio) / 100,
+		Now:              b.now,
+		Logger:           b.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("broker: open store: %w", err)
+	}
+	b.store = st
+	b.stopFuncs = append(b.stopFuncs, st.Close)
+	meta := filepath.Join(root, "config")
+	if b.topics, err = newTopicManager(b, meta); err != nil {
+		return err
+	}
+	if b.groups, err = newGroupManager(b, meta); err != nil {
+		return err
+	}
+	if b.offsets, err = newOffsetManager(b, filepath.Join(root, "offsets")); err != nil {
+		return err
+	}
+	b.stopFuncs = append(b.stopFuncs, b.offsets.Close)
+	b.clients = newClientManager(b)
+	b.stopFuncs = append(b.stopFuncs, b.clients.Close)
+	b.holds = newPullHolds(b)
+	b.stopFuncs = append(b.stopFuncs, b.holds.Close)
+	st.SetArrivalListener(b.holds.Arrived)
+	return nil
+}
+
+// registerProcessors binds every request code the broker serves.
+func (b *Broker) registerProcessors() {
+	b.registerTopicProcessors()
+	b.registerSendProcessors()
+	b.registerClientProcessors()
+	b.registerOffsetProcessors()
+	b.registerPullProcessors()
+	b.registerQueryProcessors()
+}
+
+// handle registers fn for code.
+func (b *Broker) handle(code protocol.RequestCode, fn func(ctx context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error)) {
+	b.rs.Register(int32(code), remoting.ProcessorFunc(fn))
+}
+
+// Shutdown unregisters from the name servers, stops serving (draining
+// in-flight requests until ctx ends) and closes the store.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	var errs []error
+	b.stopOnce.Do(func() {
+		close(b.done)
+		b.unregisterAll(ctx)
+		if err := b.rs.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		b.bg.Wait()
+		errs = append(errs, b.closeAll())
+		errs = append(errs, b.ns.Close())
+	})
+	return errors.Join(errs...)
+}
+
+// closeAll closes what open opened, newest first.
+func (b *Broker) closeAll() error {
+	var errs []error
+	for i := len(b.stopFuncs) - 1; i >= 0; i-- {
+		errs = append(errs, b.stopFuncs[i]())
+	}
+	b.stopFuncs = nil
+	return errors.Join(errs...)
+}
+
+// fail builds the error a processor returns to answer code with a remark.
+func fail(code protocol.ResponseCode, format string, args ...any) error {
+	return remoting.Errorf(int32(code), format, args...)
+}
+
+// success is an empty SUCCESS response to req.
+func success(req *remoting.Command) *remoting.Command {
+	return remoting.NewResponse(req, int32(protocol.Success), "")
+}
+
+// decodeHeader maps ext fields onto h; bad input answers INVALID_PARAMETER.
+func decodeHeader(req *remoting.Command, h any) error {
+	if err := protocol.DecodeHeader(req.ExtFields, h); err != nil {
+		var he *protocol.HeaderError
+		if errors.As(err, &he) {
+			return fail(protocol.InvalidParameter, "%s", he.Error())
+		}
+		return err
+	}
+	return nil
+}
