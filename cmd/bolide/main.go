@@ -1,6 +1,6 @@
-// Command bolide runs Bolide's servers and tools: the name server today;
-// the broker, standalone mode, admin commands and benchmarks as they land.
-// This file only wires subcommands to the internal packages.
+// Command bolide runs Bolide's servers and tools: the name server, the
+// broker, and both in one process (standalone). This file only wires
+// subcommands to the internal packages.
 package main
 
 import (
@@ -45,6 +45,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
 	}
 	root.AddCommand(newNamesrvCmd(stdout, newLogger))
+	root.AddCommand(newBrokerCmd(stdout, newLogger))
+	root.AddCommand(newStandaloneCmd(stdout, newLogger))
 	return root
 }
 

@@ -1,11 +1,295 @@
 package broker
 
-// OffsetManager holds consumer offsets. (Stub: being built.)
-type OffsetManager struct{ b *Broker }
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
 
-func newOffsetManager(b *Broker, dir string) (*OffsetManager, error) { return &OffsetManager{b: b}, nil }
+	"github.com/cockroachdb/pebble/v2"
 
-// Close flushes and closes the offset store.
-func (m *OffsetManager) Close() error { return nil }
+	"github.com/bolidemq/bolide/internal/lifecycle"
+	"github.com/bolidemq/bolide/internal/message"
+	"github.com/bolidemq/bolide/internal/protocol"
+	"github.com/bolidemq/bolide/internal/protocol/fastjson"
+	"github.com/bolidemq/bolide/internal/remoting"
+	"github.com/bolidemq/bolide/internal/store/kvdb"
+)
 
-func (b *Broker) registerOffsetProcessors() {}
+// ErrBadOffsetKey reports a group or topic that cannot be used in an
+// offset key (empty, or containing NUL).
+var ErrBadOffsetKey = errors.New("broker: invalid consumer offset key")
+
+// offsetSyncInterval is how often committed offsets are made durable.
+const offsetSyncInterval = time.Second
+
+// OffsetManager holds consumer offsets in a small pebble database of its
+// own: key group\x00topic\x00queueId(4 BE), value offset (8 BE). Commits
+// are applied without waiting for the disk (pebble still writes them to
+// its WAL, so a process crash loses nothing); a background loop syncs the
+// WAL once a second when something changed, batching every commit of that
+// second into one fsync, and Close syncs and flushes. An OS crash can thus
+// lose at most the last second of commits, which consumers re-deliver.
+//
+// LMQ offsets are ordinary rows (queue 0): nothing has to be created first,
+// and millions of LMQ groups cost rows, not memory.
+type OffsetManager struct {
+	b     *Broker
+	db    *kvdb.DB
+	dirty atomic.Bool
+	sync  *lifecycle.Loop
+
+	closed atomic.Bool
+}
+
+func newOffsetManager(b *Broker, dir string) (*OffsetManager, error) {
+	db, err := kvdb.Open(dir, nil, kvdb.Options{CacheSize: 8 << 20, MemTableSize: 4 << 20, MaxCompactions: 1, Logger: b.cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("broker: open consumer offsets: %w", err)
+	}
+	m := &OffsetManager{b: b, db: db}
+	m.sync = lifecycle.NewLoop("consumer-offset-sync", offsetSyncInterval, func(context.Context) {
+		if err := m.Sync(); err != nil {
+			b.log.Error("sync consumer offsets", "err", err)
+		}
+	})
+	m.sync.Start()
+	return m, nil
+}
+
+// Close syncs, flushes and closes the database. It is idempotent.
+func (m *OffsetManager) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	m.sync.Stop()
+	var errs []error
+	errs = append(errs, m.db.Sync(), m.db.Flush())
+	errs = append(errs, m.db.Close())
+	return errors.Join(errs...)
+}
+
+// Sync makes every commit so far durable, if any happened since the last
+// Sync.
+func (m *OffsetManager) Sync() error {
+	if !m.dirty.Swap(false) {
+		return nil
+	}
+	if err := m.db.Sync(); err != nil {
+		m.dirty.Store(true)
+		return err
+	}
+	return nil
+}
+
+func checkOffsetName(what, s string) error {
+	if s == "" || strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%w: %s %q", ErrBadOffsetKey, what, s)
+	}
+	return nil
+}
+
+func offsetKey(group, topic string, queueID int32) []byte {
+	k := make([]byte, 0, len(group)+len(topic)+6)
+	k = append(k, group...)
+	k = append(k, 0)
+	k = append(k, topic...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint32(k, uint32(queueID))
+}
+
+// parseOffsetKey splits a key built by offsetKey.
+func parseOffsetKey(k []byte) (group, topic string, queueID int32, ok bool) {
+	if len(k) < 6 {
+		return "", "", 0, false
+	}
+	q := int32(binary.BigEndian.Uint32(k[len(k)-4:]))
+	rest := k[:len(k)-4]
+	if rest[len(rest)-1] != 0 {
+		return "", "", 0, false
+	}
+	rest = rest[:len(rest)-1]
+	i := bytes.IndexByte(rest, 0)
+	if i < 0 {
+		return "", "", 0, false
+	}
+	return string(rest[:i]), string(rest[i+1:]), q, true
+}
+
+// Commit stores group's offset for a queue. Offsets may go backwards
+// (resets, re-consumption), as upstream allows.
+func (m *OffsetManager) Commit(group, topic string, queueID int32, offset int64) error {
+	if err := checkOffsetName("group", group); err != nil {
+		return err
+	}
+	if err := checkOffsetName("topic", topic); err != nil {
+		return err
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(offset))
+	if err := m.db.Pebble().Set(offsetKey(group, topic, queueID), v[:], pebble.NoSync); err != nil {
+		return fmt.Errorf("broker: commit offset %s %s-%d: %w", group, topic, queueID, err)
+	}
+	m.dirty.Store(true)
+	return nil
+}
+
+// Query returns group's committed offset for a queue.
+func (m *OffsetManager) Query(group, topic string, queueID int32) (int64, bool, error) {
+	if checkOffsetName("group", group) != nil || checkOffsetName("topic", topic) != nil {
+		return 0, false, nil
+	}
+	v, closer, err := m.db.Pebble().Get(offsetKey(group, topic, queueID))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("broker: query offset %s %s-%d: %w", group, topic, queueID, err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("broker: offset %s %s-%d: %d-byte value", group, topic, queueID, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
+
+// TopicOffsets returns group's committed offsets of every queue of topic.
+func (m *OffsetManager) TopicOffsets(group, topic string) (map[int32]int64, error) {
+	out := map[int32]int64{}
+	if checkOffsetName("group", group) != nil || checkOffsetName("topic", topic) != nil {
+		return out, nil
+	}
+	prefix := append(append(append([]byte(group), 0), topic...), 0)
+	err := m.scan(prefix, func(_, _ string, q int32, off int64) bool {
+		out[q] = off
+		return true
+	})
+	return out, err
+}
+
+// Range calls fn for every stored offset in key order (group, topic,
+// queue) until fn returns false.
+func (m *OffsetManager) Range(fn func(group, topic string, queueID int32, offset int64) bool) error {
+	return m.scan(nil, fn)
+}
+
+func (m *OffsetManager) scan(prefix []byte, fn func(group, topic string, queueID int32, offset int64) bool) error {
+	opts := &pebble.IterOptions{}
+	if len(prefix) > 0 {
+		opts.LowerBound, opts.UpperBound = prefix, kvdb.PrefixEnd(prefix)
+	}
+	it, err := m.db.Pebble().NewIter(opts)
+	if err != nil {
+		return fmt.Errorf("broker: scan offsets: %w", err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		g, t, q, good := parseOffsetKey(it.Key())
+		v := it.Value()
+		if !good || len(v) != 8 {
+			continue
+		}
+		if !fn(g, t, q, int64(binary.BigEndian.Uint64(v))) {
+			break
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
+func (b *Broker) registerOffsetProcessors() {
+	b.handle(protocol.QueryConsumerOffset, b.queryConsumerOffset)
+	b.handle(protocol.UpdateConsumerOffset, b.updateConsumerOffset)
+	b.handle(protocol.GetAllConsumerOffset, b.getAllConsumerOffset)
+}
+
+// queryConsumerOffset answers QUERY_CONSUMER_OFFSET. Without a stored
+// offset it follows Java: offset 0 when the queue still holds its first
+// message (min offset 0) so that a new CONSUME_FROM_LAST_OFFSET group reads
+// a young queue from the start, else QUERY_NOT_FOUND and the client falls
+// back to its ConsumeFromWhere.
+func (b *Broker) queryConsumerOffset(_ context.Context, _ *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
+	var h protocol.QueryConsumerOffsetRequestHeader
+	if err := decodeHeader(req, &h); err != nil {
+		return nil, err
+	}
+	off, found, err := b.offsets.Query(h.ConsumerGroup, h.Topic, h.QueueID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if h.SetZeroIfNotFound != nil && !*h.SetZeroIfNotFound {
+			return nil, fail(protocol.QueryNotFound, "Not found, do not set to zero, maybe this group boot first")
+		}
+		minOff, err := b.store.MinOffset(h.Topic, h.QueueID)
+		if err != nil || minOff > 0 {
+			return nil, fail(protocol.QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first")
+		}
+		off = 0
+	}
+	resp := success(req)
+	resp.ExtFields = protocol.EncodeHeader(&protocol.QueryConsumerOffsetResponseHeader{Offset: off})
+	return resp, nil
+}
+
+// updateConsumerOffset answers UPDATE_CONSUMER_OFFSET, which Java clients
+// send oneway and Go clients (and admin tools) as a normal request: the
+// transport drops the answer to a oneway request, so always answer.
+func (b *Broker) updateConsumerOffset(_ context.Context, _ *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
+	var h protocol.UpdateConsumerOffsetRequestHeader
+	if err := decodeHeader(req, &h); err != nil {
+		return nil, err
+	}
+	if !message.IsLMQ(h.Topic) {
+		if _, ok := b.consumeTopic(h.Topic); !ok {
+			return nil, fail(protocol.TopicNotExist, "topic[%s] not exist", h.Topic)
+		}
+	}
+	if err := b.offsets.Commit(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset); err != nil {
+		if errors.Is(err, ErrBadOffsetKey) {
+			return nil, fail(protocol.InvalidParameter, "%v", err)
+		}
+		return nil, err
+	}
+	return success(req), nil
+}
+
+// getAllConsumerOffset answers GET_ALL_CONSUMER_OFFSET with Java's
+// ConsumerOffsetSerializeWrapper: {"offsetTable":{"topic@group":{0:12,..}}}
+// (fastjson writes the integer keys unquoted).
+func (b *Broker) getAllConsumerOffset(_ context.Context, _ *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
+	w := fastjson.NewWriter()
+	w.BeginObject()
+	w.Key("offsetTable")
+	w.BeginObject()
+	cur := ""
+	err := b.offsets.Range(func(group, topic string, q int32, off int64) bool {
+		if k := topic + "@" + group; k != cur {
+			if cur != "" {
+				w.EndObject()
+			}
+			cur = k
+			w.Key(k)
+			w.BeginObject()
+		}
+		w.IntKey(int64(q))
+		w.Int(off)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cur != "" {
+		w.EndObject()
+	}
+	w.EndObject()
+	w.EndObject()
+	if err := w.Err(); err != nil {
+		return nil, err
+	}
+	resp := success(req)
+	resp.Body = w.Bytes()
+	return resp, nil
+}

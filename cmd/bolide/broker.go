@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bolidemq/bolide/internal/broker"
+	"github.com/bolidemq/bolide/internal/config"
+	"github.com/bolidemq/bolide/internal/namesrv"
+)
+
+// loadBrokerConfig reads broker.conf (if given) over the defaults and logs
+// what it did not apply.
+func loadBrokerConfig(path string, log *slog.Logger) (config.Broker, error) {
+	if path == "" {
+		return config.DefaultBroker(), nil
+	}
+	bc, rep, err := config.LoadBroker(path)
+	if err != nil {
+		return bc, err
+	}
+	for _, k := range rep.Unknown {
+		log.Warn("unknown broker.conf key, not applied", "key", k, "file", path)
+	}
+	for _, k := range rep.Ignored {
+		log.Info("broker.conf key accepted but not used by Bolide", "key", k, "file", path)
+	}
+	return bc, nil
+}
+
+func newBrokerCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cobra.Command {
+	var (
+		confPath string
+		namesrvs string
+		host     string
+	)
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run a broker",
+		Long: "Run a broker configured by a RocketMQ broker.conf. It registers with every name server\n" +
+			"(namesrvAddr, or -n) every 30 s and unregisters on shutdown.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger()
+			if err != nil {
+				return err
+			}
+			bc, err := loadBrokerConfig(confPath, log)
+			if err != nil {
+				return err
+			}
+			if namesrvs != "" {
+				bc.NamesrvAddr = config.SplitNamesrv(namesrvs)
+			} else if env := os.Getenv("NAMESRV_ADDR"); env != "" && len(bc.NamesrvAddr) == 0 {
+				bc.NamesrvAddr = config.SplitNamesrv(env)
+			}
+			if len(bc.NamesrvAddr) == 0 {
+				return errors.New("no name server: set namesrvAddr in broker.conf, -n, or NAMESRV_ADDR")
+			}
+			b, err := broker.New(broker.Config{Broker: bc, Host: host, Logger: log})
+			if err != nil {
+				return err
+			}
+			addr, err := b.Listen()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "broker %s listening on %s, data in %s\n", bc.BrokerName, addr, bc.StorePathRootDir)
+			return waitForSignal(cmd.Context(), log, b.Shutdown)
+		},
+	}
+	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
+	cmd.Flags().StringVarP(&namesrvs, "namesrv", "n", "", `name servers, "host:port;host:port" (overrides namesrvAddr)`)
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	return cmd
+}
+
+func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cobra.Command {
+	var (
+		dataDir     string
+		host        string
+		namesrvPort int
+		brokerPort  int
+		confPath    string
+	)
+	cmd := &cobra.Command{
+		Use:   "standalone",
+		Short: "Run a name server and a broker in one process",
+		Long: "Run a name server and one broker (cluster DefaultCluster, broker broker-a) in one process,\n" +
+			"with LMQ, multi-dispatch and topic auto-creation on. Data lives in $HOME/.bolide unless --data.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger()
+			if err != nil {
+				return err
+			}
+			bc, err := loadBrokerConfig(confPath, log)
+			if err != nil {
+				return err
+			}
+			if dataDir == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return fmt.Errorf("no --data and no home directory: %w", err)
+				}
+				dataDir = filepath.Join(home, ".bolide")
+			}
+			if confPath == "" {
+				bc.EnableLmq, bc.EnableMultiDispatch, bc.AutoCreateTopicEnable = true, true, true
+			}
+			bc.StorePathRootDir = dataDir
+			bc.ListenPort = brokerPort
+
+			ns := namesrv.New(namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()})
+			nsAddr, err := ns.Listen(net.JoinHostPort(host, strconv.Itoa(namesrvPort)))
+			if err != nil {
+				return err
+			}
+			bc.NamesrvAddr = []string{nsAddr.String()}
+			b, err := broker.New(broker.Config{Broker: bc, Host: host, Logger: log})
+			if err != nil {
+				_ = ns.Shutdown(context.Background())
+				return err
+			}
+			addr, err := b.Listen()
+			if err != nil {
+				_ = ns.Shutdown(context.Background())
+				return err
+			}
+			fmt.Fprintf(stdout, "name server listening on %s\nbroker %s listening on %s\ndata in %s\n",
+				nsAddr, bc.BrokerName, addr, dataDir)
+			fmt.Fprintf(stdout, "point clients at: NAMESRV_ADDR=%s\n", strings.TrimSpace(nsAddr.String()))
+			return waitForSignal(cmd.Context(), log, func(ctx context.Context) error {
+				return errors.Join(b.Shutdown(ctx), ns.Shutdown(ctx))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", "", "data directory (default $HOME/.bolide)")
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().IntVar(&namesrvPort, "namesrv-port", 9876, "name server port (0 picks a free one)")
+	cmd.Flags().IntVar(&brokerPort, "broker-port", 10911, "broker port (0 picks a free one)")
+	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
+	return cmd
+}
