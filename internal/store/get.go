@@ -53,9 +53,11 @@ type Filter func(e cq.Entry) bool
 // GetMessages reads up to maxCount messages (and about maxBytes) of a queue
 // from offset.
 func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount, maxBytes int, filter Filter) (GetResult, error) {
-	if s.closed.Load() {
-		return GetResult{}, ErrClosed
+	done, err := s.reading()
+	if err != nil {
+		return GetResult{}, err
 	}
+	defer done()
 	minPhy := s.commit.MinOffset()
 	maxOff, err := s.cq.MaxOffset(topic, queueID)
 	if err != nil {
@@ -111,8 +113,14 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 				scanBudget = 0
 				break
 			}
+			if e.Size <= 0 || int64(e.Size) > s.commit.SegmentSize() {
+				return GetResult{}, fmt.Errorf("store: corrupt consume-queue entry %s-%d@%d: size %d", topic, queueID, e.QueueOffset, e.Size)
+			}
 			rec := make([]byte, e.Size)
 			if err := s.commit.ReadAt(rec, e.PhyOffset); err != nil {
+				if e.PhyOffset < s.commit.MinOffset() {
+					continue // its segment was deleted while we read
+				}
 				return GetResult{}, fmt.Errorf("store: read message at %d: %w", e.PhyOffset, err)
 			}
 			res.Records = append(res.Records, rec)
@@ -131,19 +139,31 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 // ReadRecord returns the record stored at a commit-log offset (lookup by
 // offset message id).
 func (s *Store) ReadRecord(phy int64) ([]byte, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
+	done, err := s.reading()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	return s.commit.ReadRecord(phy)
 }
 
 // MaxOffset is one past the last message of a queue.
 func (s *Store) MaxOffset(topic string, queueID int32) (int64, error) {
+	done, err := s.reading()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	return s.cq.MaxOffset(topic, queueID)
 }
 
 // MinOffset is the first message still held in a queue.
 func (s *Store) MinOffset(topic string, queueID int32) (int64, error) {
+	done, err := s.reading()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	return s.cq.MinOffset(topic, queueID, s.commit.MinOffset())
 }
 
@@ -152,11 +172,21 @@ func (s *Store) MinOffset(topic string, queueID int32) (int64, error) {
 // (RocketMQ's BoundaryType), in O(log n) lookups that never touch the
 // commit log.
 func (s *Store) OffsetByTime(topic string, queueID int32, ts int64, boundary cq.Boundary) (int64, error) {
+	done, err := s.reading()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	return s.cq.OffsetByTime(topic, queueID, ts, boundary, s.commit.MinOffset())
 }
 
 // EarliestStoreTime is the store time of a queue's first held message.
 func (s *Store) EarliestStoreTime(topic string, queueID int32) (int64, error) {
+	done, err := s.reading()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	return s.cq.EarliestStoreTime(topic, queueID, s.commit.MinOffset())
 }
 
@@ -168,9 +198,11 @@ type QueryKind = index.Kind
 // maxNum. topic is the parent topic or an LMQ name; an LMQ query returns
 // only messages dispatched to that LMQ.
 func (s *Store) Query(kind QueryKind, topic, key string, begin, end int64, maxNum int) ([][]byte, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
+	done, err := s.reading()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	hits, err := index.Query(s.kv.Pebble(), kind, topic, key, begin, end, maxNum)
 	if err != nil {
 		return nil, fmt.Errorf("store: query %s %q: %w", topic, key, err)
@@ -183,6 +215,9 @@ func (s *Store) Query(kind QueryKind, topic, key string, begin, end int64, maxNu
 		}
 		rec, err := s.commit.ReadRecord(h.PhyOffset)
 		if err != nil {
+			if h.PhyOffset < s.commit.MinOffset() {
+				continue // deleted by retention while we read
+			}
 			return nil, fmt.Errorf("store: read query hit at %d: %w", h.PhyOffset, err)
 		}
 		out = append(out, rec)

@@ -68,14 +68,10 @@ func (s *Store) PutBatch(msgs []*message.Message) (PutResult, error) {
 		return s.buildLocked(dst, storeTime, msgs, &res)
 	}
 	a, err := s.commit.Append(build, wait)
-	switch {
-	case errors.Is(err, commitlog.ErrFlushTimeout):
-		res.Flushed = false
-	case err != nil:
+	if err != nil && !errors.Is(err, commitlog.ErrFlushTimeout) {
 		return PutResult{}, err
-	default:
-		res.Flushed = true
 	}
+	res.Flushed = s.commit.FlushedOffset() >= a.End
 	res.PhyOffsets = a.Offsets
 	res.StoreTime = a.StoreTime
 	s.dispatcher.Wakeup()
@@ -141,7 +137,11 @@ func (s *Store) buildLocked(dst []byte, storeTime int64, msgs []*message.Message
 		}
 		res.QueueOffsets = append(res.QueueOffsets, m.QueueOffset)
 		var lmqOffs []int64
-		if names := s.lmqTargets(m); len(names) > 0 {
+		var names []string
+		if takesQueueOffset(m.SysFlag) { // half messages are dispatched nowhere
+			names = s.lmqTargets(m)
+		}
+		if len(names) > 0 {
 			for _, name := range names {
 				if !message.IsLMQ(name) {
 					lmqOffs = append(lmqOffs, message.NoQueueOffset)

@@ -78,6 +78,11 @@ func (s *Store) Retain() (RetentionResult, error) {
 	}
 	if res.SegmentsDeleted == 0 {
 		res.MinOffset = s.commit.MinOffset()
+		if len(s.lmqProbe) > 0 {
+			removed, err := s.removeEmptyLMQs()
+			res.LMQsRemoved = removed
+			return res, err
+		}
 		return res, nil
 	}
 	removed, err := s.forgetBelow(res.MinOffset)
@@ -91,36 +96,62 @@ func (s *Store) forgetBelow(min int64) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 	}
+	for _, n := range touched {
+		s.lmqProbe[n] = struct{}{}
+	}
+	return s.removeEmptyLMQs()
+}
+
+// removeEmptyLMQs unregisters the LMQs that lost rows to retention and
+// have none left. Called with retainMu held (or before the store runs).
+func (s *Store) removeEmptyLMQs() ([]string, error) {
+	// Decide under the writer lock, and only when every put is dispatched:
+	// a put in flight to an LMQ whose rows just expired holds its next
+	// offset in memory only, and unregistering the LMQ then would let a
+	// later put reuse that offset.
 	var removed []string
-	b := s.kv.Pebble().NewBatch()
-	defer b.Close()
-	for _, name := range touched {
-		entries, err := s.cq.Range(name, 0, 0, 1)
-		if err != nil {
-			return removed, fmt.Errorf("store: probe LMQ %s: %w", name, err)
+	var ferr error
+	s.commit.Locked(func() {
+		if s.dispatched.Load() < s.commit.WriteOffset() {
+			return // s.lmqProbe is retried at the next pass
 		}
-		if len(entries) > 0 {
-			continue
-		}
-		ok, err := s.cq.UnregisterLMQ(b, name)
-		if err != nil {
-			return removed, err
-		}
-		if ok {
-			removed = append(removed, name)
-		}
-	}
-	if err := s.kv.Apply(b); err != nil {
-		return removed, fmt.Errorf("store: unregister LMQs: %w", err)
-	}
-	// Forget the in-memory next offset of removed LMQs under the writer
-	// lock: a later message to the same name starts a new LMQ at 0.
-	if len(removed) > 0 {
-		s.commit.Locked(func() {
-			for _, n := range removed {
-				delete(s.nextOffsets, queueKey{n, 0})
+		b := s.kv.Pebble().NewBatch()
+		defer b.Close()
+		var names []string
+		for name := range s.lmqProbe {
+			entries, err := s.cq.Range(name, 0, 0, 1)
+			if err != nil {
+				ferr = fmt.Errorf("store: probe LMQ %s: %w", name, err)
+				return
 			}
-		})
+			if len(entries) > 0 {
+				continue
+			}
+			ok, err := s.cq.UnregisterLMQ(b, name)
+			if err != nil {
+				ferr = err
+				return
+			}
+			if ok {
+				names = append(names, name)
+			}
+		}
+		if err := s.kv.Apply(b); err != nil {
+			ferr = fmt.Errorf("store: unregister LMQs: %w", err)
+			if _, rerr := s.cq.ReloadLMQCount(); rerr != nil {
+				s.log.Error("cannot recount LMQs", "err", rerr)
+			}
+			return
+		}
+		// A later message to the same name starts a new LMQ at 0.
+		for _, n := range names {
+			delete(s.nextOffsets, queueKey{n, 0})
+		}
+		clear(s.lmqProbe)
+		removed = names
+	})
+	if ferr != nil {
+		return removed, ferr
 	}
 	return removed, nil
 }

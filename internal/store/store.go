@@ -162,7 +162,12 @@ type Store struct {
 	// again even though its offsets do not restart at 0).
 	freshLMQs sync.Map
 
+	// readMu lets Close wait for reads in progress before closing the
+	// database under them.
+	readMu sync.RWMutex
+
 	retainMu   sync.Mutex
+	lmqProbe   map[string]struct{} // LMQs to check for emptiness; retainMu
 	retention  *lifecycle.Loop
 	dispatched atomic.Int64 // checkpoint: commit-log offset dispatched up to
 	arrivalMu  sync.RWMutex
@@ -179,7 +184,7 @@ func Open(cfg Config) (*Store, error) {
 	if err := cfg.FS.MkdirAll(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", cfg.Dir, err)
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "store"), nextOffsets: make(map[queueKey]int64)}
+	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "store"), nextOffsets: make(map[queueKey]int64), lmqProbe: make(map[string]struct{})}
 	kv, err := kvdb.Open(path.Join(cfg.Dir, "kv"), cfg.KVFS, kvdb.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -253,14 +258,22 @@ func (s *Store) readCleanMarker() (commitlog.Recovery, error) {
 		return commitlog.Recovery{}, fmt.Errorf("store: open %s: %w", name, err)
 	}
 	defer f.Close()
-	var buf [32]byte
+	var buf [64]byte
 	n, _ := f.ReadAt(buf[:], 0)
-	end, err := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
-	if err != nil || end < 0 {
+	// "<end> <last store time>"; older markers hold only the end.
+	fields := strings.Fields(string(buf[:n]))
+	var end, last int64 = -1, 0
+	if len(fields) >= 1 {
+		end, err = strconv.ParseInt(fields[0], 10, 64)
+	}
+	if len(fields) >= 2 && err == nil {
+		last, err = strconv.ParseInt(fields[1], 10, 64)
+	}
+	if err != nil || end < 0 || len(fields) == 0 {
 		s.log.Warn("unreadable clean-shutdown marker, recovering as after a crash", "content", string(buf[:n]))
 		return commitlog.Recovery{}, nil
 	}
-	return commitlog.Recovery{Clean: true, CleanEnd: end}, nil
+	return commitlog.Recovery{Clean: true, CleanEnd: end, CleanLastStore: last}, nil
 }
 
 func (s *Store) removeCleanMarker() error {
@@ -274,14 +287,14 @@ func (s *Store) removeCleanMarker() error {
 	return nil
 }
 
-func (s *Store) writeCleanMarker(end int64) error {
+func (s *Store) writeCleanMarker(end, lastStore int64) error {
 	name := path.Join(s.cfg.Dir, cleanMarker)
 	tmp := name + ".tmp"
 	f, err := s.cfg.FS.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("store: create %s: %w", tmp, err)
 	}
-	_, werr := f.WriteAt([]byte(strconv.FormatInt(end, 10)+"\n"), 0)
+	_, werr := f.WriteAt([]byte(strconv.FormatInt(end, 10)+" "+strconv.FormatInt(lastStore, 10)+"\n"), 0)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
@@ -291,6 +304,17 @@ func (s *Store) writeCleanMarker(end int64) error {
 		return fmt.Errorf("store: rename %s: %w", tmp, err)
 	}
 	return s.cfg.FS.SyncDir(s.cfg.Dir)
+}
+
+// reading admits a read, or reports ErrClosed; call the returned func
+// when done.
+func (s *Store) reading() (func(), error) {
+	s.readMu.RLock()
+	if s.closed.Load() {
+		s.readMu.RUnlock()
+		return nil, ErrClosed
+	}
+	return s.readMu.RUnlock, nil
 }
 
 // SetArrivalListener registers the function told about new messages.
@@ -309,6 +333,8 @@ func (s *Store) Close() error {
 	s.retention.Stop()
 	s.retainMu.Lock() // a pass run by hand may be in progress
 	defer s.retainMu.Unlock()
+	// No put may land after the end recorded in the clean marker.
+	s.commit.Seal()
 	s.dispatcher.Stop()
 	var errs []error
 	if err := s.commit.Flush(); err != nil {
@@ -318,6 +344,7 @@ func (s *Store) Close() error {
 		errs = append(errs, err)
 	}
 	end := s.commit.WriteOffset()
+	lastStore := s.commit.LastStoreTime()
 	clean := s.dispatched.Load() == end && len(errs) == 0
 	if err := s.commit.Close(); err != nil {
 		errs = append(errs, err)
@@ -327,12 +354,14 @@ func (s *Store) Close() error {
 		errs = append(errs, err)
 		clean = false
 	}
+	s.readMu.Lock() // wait for reads in progress; later ones see closed
+	defer s.readMu.Unlock()
 	if err := s.kv.Close(); err != nil {
 		errs = append(errs, err)
 		clean = false
 	}
 	if clean {
-		if err := s.writeCleanMarker(end); err != nil {
+		if err := s.writeCleanMarker(end, lastStore); err != nil {
 			errs = append(errs, err)
 		}
 	}

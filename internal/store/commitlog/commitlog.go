@@ -50,6 +50,9 @@ var (
 	ErrOutOfRange = errors.New("commitlog: offset out of range")
 	// ErrCorrupt reports a segment set that cannot be opened.
 	ErrCorrupt = errors.New("commitlog: corrupt")
+	// ErrSyncFailed reports an fsync failure; the log refuses writes
+	// until it is reopened.
+	ErrSyncFailed = errors.New("commitlog: fsync failed")
 )
 
 // FlushMode is RocketMQ's flushDiskType.
@@ -118,6 +121,7 @@ type Log struct {
 	mu        sync.Mutex
 	lastStore int64
 	buf       []byte
+	sealed    bool
 
 	// segMu guards the segment list for readers and retention.
 	segMu sync.RWMutex
@@ -127,7 +131,8 @@ type Log struct {
 	flushed     atomic.Int64 // end of synced data
 	minOffset   atomic.Int64 // first readable offset
 
-	flushMu     sync.Mutex
+	flushRun    sync.Mutex    // one flush at a time
+	flushMu     sync.Mutex    // guards flushNotify and flushErr
 	flushNotify chan struct{} // closed and replaced after every flush
 	flushErr    error
 
@@ -145,6 +150,9 @@ type Recovery struct {
 	// end of data and nothing is scanned.
 	Clean    bool
 	CleanEnd int64
+	// CleanLastStore is the newest store time at a clean shutdown (0 if
+	// unknown): store times stay monotonic without rescanning.
+	CleanLastStore int64
 	// ScanFrom is a record boundary known to be valid (the dispatch
 	// checkpoint). After an unclean stop every record from there on is
 	// verified and the log is cut at the first invalid one.
@@ -182,7 +190,12 @@ func Open(cfg Config, rec Recovery) (*Log, error) {
 	} else {
 		l.minOffset.Store(end)
 	}
-	if len(l.segs) > 0 {
+	switch {
+	case rec.Clean && rec.CleanLastStore > 0:
+		l.lastStore = rec.CleanLastStore
+	case l.lastStore == 0 && end > 0 && len(l.segs) > 0:
+		// No record was scanned (clean marker without a time, or a
+		// checkpoint at the very end): read the last segment once.
 		if ts, err := l.lastStoreTime(end); err == nil {
 			l.lastStore = ts
 		}
@@ -279,14 +292,14 @@ func (l *Log) truncateTo(end int64) error {
 // the disk), so it walks back segment by segment to find the real end;
 // the caller then drops derived state beyond it.
 func (l *Log) recoverEnd(from int64) (int64, error) {
-	end, err := l.scan(from, nil, 0)
+	end, err := l.scan(from, l.noteStoreTime, 0)
 	if err != nil || len(l.segs) == 0 || end > from || from <= l.segs[0].base {
 		return end, err
 	}
 	i := min((from-l.segs[0].base)/l.cfg.SegmentSize, int64(len(l.segs)-1))
 	for ; i >= 0; i-- {
 		base := l.segs[i].base
-		e, err := l.scan(base, nil, from)
+		e, err := l.scan(base, l.noteStoreTime, from)
 		if err != nil {
 			return 0, err
 		}
@@ -299,6 +312,21 @@ func (l *Log) recoverEnd(from int64) (int64, error) {
 		}
 	}
 	return l.segs[0].base, nil
+}
+
+// noteStoreTime is a scan callback keeping the newest store time seen.
+func (l *Log) noteStoreTime(_ int64, rec []byte) error {
+	if ts, err := message.PeekStoreTimestamp(rec); err == nil && ts > l.lastStore {
+		l.lastStore = ts
+	}
+	return nil
+}
+
+// LastStoreTime is the store time of the newest record.
+func (l *Log) LastStoreTime() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastStore
 }
 
 func (l *Log) lastStoreTime(end int64) (int64, error) {
@@ -411,8 +439,11 @@ func (l *Log) Append(build BuildFunc, wait bool) (Appended, error) {
 func (l *Log) appendLocked(build BuildFunc) (Appended, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed.Load() {
+	if l.closed.Load() || l.sealed {
 		return Appended{}, ErrClosed
+	}
+	if err := l.syncFailure(); err != nil {
+		return Appended{}, err
 	}
 	now := l.cfg.Now().UnixMilli()
 	if now < l.lastStore {
@@ -547,14 +578,16 @@ func (l *Log) preallocateNext() {
 }
 
 // flushOnce syncs every segment holding written but unsynced bytes and
-// wakes all waiters.
+// wakes all waiters. The fsync runs without flushMu held, so writers
+// arriving meanwhile queue up for the next round, which covers them all
+// with one more fsync (group commit).
 func (l *Log) flushOnce() {
-	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
+	l.flushRun.Lock()
+	defer l.flushRun.Unlock()
 	target := l.writeOffset.Load()
 	from := l.flushed.Load()
-	if target <= from {
-		return
+	if target <= from || l.syncFailure() != nil {
+		return // nothing to do, or poisoned: see syncFailure
 	}
 	l.segMu.RLock()
 	var todo []*segment
@@ -566,15 +599,31 @@ func (l *Log) flushOnce() {
 	l.segMu.RUnlock()
 	for _, s := range todo {
 		if err := s.f.Sync(); err != nil {
-			l.flushErr = fmt.Errorf("commitlog: sync segment %s: %w", SegmentName(s.base), err)
-			l.log.Error("flush failed", "err", l.flushErr)
+			l.flushMu.Lock()
+			l.flushErr = fmt.Errorf("%w: segment %s: %w", ErrSyncFailed, SegmentName(s.base), err)
+			l.log.Error("fsync failed: the log refuses writes until reopened", "err", l.flushErr)
+			close(l.flushNotify) // wake waiters so they see the failure
+			l.flushNotify = make(chan struct{})
+			l.flushMu.Unlock()
 			return
 		}
 	}
-	l.flushErr = nil
 	l.flushed.Store(target)
+	l.flushMu.Lock()
 	close(l.flushNotify)
 	l.flushNotify = make(chan struct{})
+	l.flushMu.Unlock()
+}
+
+// syncFailure returns the fsync error that poisoned the log, if any. After
+// a failed fsync the kernel may have dropped the dirty pages, so a later
+// "successful" fsync would not mean the bytes are on disk: the log stops
+// taking writes and confirming flushes until it is reopened, which
+// re-verifies everything after the checkpoint.
+func (l *Log) syncFailure() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	return l.flushErr
 }
 
 func (l *Log) notifyChan() chan struct{} {
@@ -594,6 +643,9 @@ func (l *Log) WaitFlushed(end int64, timeout time.Duration) error {
 		ch := l.notifyChan()
 		if l.flushed.Load() >= end {
 			break
+		}
+		if err := l.syncFailure(); err != nil {
+			return err
 		}
 		l.flusher.Wakeup()
 		select {
@@ -688,9 +740,17 @@ func (l *Log) ReadRecord(off int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commitlog: no record at %d: %w", off, err)
 	}
+	// off may come from a client (an offset message id): check the claimed
+	// size against what exists before allocating it.
+	if end := off + int64(size); end > l.writeOffset.Load() || end > off-off%l.cfg.SegmentSize+l.cfg.SegmentSize {
+		return nil, fmt.Errorf("%w: no record of %d bytes at %d", ErrOutOfRange, size, off)
+	}
 	rec := make([]byte, size)
 	if err := l.ReadAt(rec, off); err != nil {
 		return nil, err
+	}
+	if r, err := message.ParseRecord(rec); err != nil || r.PhysicalOffset() != off {
+		return nil, fmt.Errorf("%w: no record starts at %d", ErrOutOfRange, off)
 	}
 	return rec, nil
 }
@@ -757,6 +817,14 @@ func (l *Log) DeleteOldest() (int64, error) {
 	}
 	l.log.Info("segment deleted", "segment", name)
 	return l.minOffset.Load(), nil
+}
+
+// Seal refuses every later append and waits for one in progress, so that
+// WriteOffset is final (the store records it in its clean marker).
+func (l *Log) Seal() {
+	l.mu.Lock()
+	l.sealed = true
+	l.mu.Unlock()
 }
 
 // Close flushes, stops the background loops and closes every segment. It

@@ -109,13 +109,14 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 	defer d.mu.Unlock()
 	seg := d.cfg.Log.SegmentSize()
 	arrivals := make(map[arrivalKey]int64)
+	limit := int64(chunkBytes)
 	for d.checkpoint < end {
 		pos := d.checkpoint
 		if pos < d.cfg.Log.MinOffset() {
 			pos = d.cfg.Log.MinOffset() // retention passed an undispatched offset (store was down)
 		}
 		segEnd := (pos/seg + 1) * seg
-		n := min(end, segEnd, pos+chunkBytes) - pos
+		n := min(end, segEnd, pos+limit) - pos
 		if cap(d.buf) < int(n) {
 			d.buf = make([]byte, n)
 		}
@@ -128,12 +129,21 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 		next, err := d.dispatchChunk(b, buf, pos, segEnd, arrivals)
 		if err != nil {
 			_ = b.Close()
+			d.reloadCount()
 			return nil, err
 		}
 		if next == pos {
 			_ = b.Close()
-			return nil, fmt.Errorf("dispatch: no progress at %d (record larger than the chunk?)", pos)
+			// A record larger than the chunk (up to the max message size
+			// plus headers): read it whole.
+			if size, err := message.RecordSize(buf); err == nil && int64(size) > limit {
+				limit = int64(size)
+				continue
+			}
+			d.reloadCount()
+			return nil, fmt.Errorf("dispatch: no progress at %d", pos)
 		}
+		limit = chunkBytes
 		var cp [8]byte
 		binary.BigEndian.PutUint64(cp[:], uint64(next))
 		if err := b.Set(checkpointKey, cp[:], nil); err != nil {
@@ -142,6 +152,7 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 		}
 		if err := b.Commit(pebble.NoSync); err != nil {
 			_ = b.Close()
+			d.reloadCount()
 			return nil, fmt.Errorf("dispatch: commit batch: %w", err)
 		}
 		_ = b.Close()
@@ -152,6 +163,14 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 		out = append(out, Arrival{Topic: k.topic, QueueID: k.queue, NextOffset: v})
 	}
 	return out, nil
+}
+
+// reloadCount recounts the LMQ registry after a discarded batch, whose
+// registrations were already counted (cq.RegisterLMQ's contract).
+func (d *Dispatcher) reloadCount() {
+	if _, err := d.cfg.CQ.ReloadLMQCount(); err != nil {
+		d.log.Error("cannot recount LMQs", "err", err)
+	}
 }
 
 type arrivalKey struct {
