@@ -21,7 +21,7 @@ type PutResult struct {
 	// LMQOffsets holds, per message, the offsets assigned in each LMQ named
 	// in its INNER_MULTI_DISPATCH, in the same order.
 	LMQOffsets [][]int64
-	// Flushed is false when a SYNC_FLUSH put was written but its sync timed
+	// Flushed is false when a SYNC_FLUSH put waited for its sync and timed
 	// out (RocketMQ's FLUSH_DISK_TIMEOUT): stored, not yet confirmed.
 	Flushed bool
 }
@@ -71,7 +71,10 @@ func (s *Store) PutBatch(msgs []*message.Message) (PutResult, error) {
 	if err != nil && !errors.Is(err, commitlog.ErrFlushTimeout) {
 		return PutResult{}, err
 	}
-	res.Flushed = s.commit.FlushedOffset() >= a.End
+	// Only a SYNC_FLUSH put that waited and timed out reports false: async
+	// puts and WAIT=false puts make no durability promise to break (as
+	// upstream, which answers PUT_OK for them).
+	res.Flushed = !errors.Is(err, commitlog.ErrFlushTimeout)
 	res.PhyOffsets = a.Offsets
 	res.StoreTime = a.StoreTime
 	s.dispatcher.Wakeup()
