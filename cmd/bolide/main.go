@@ -47,6 +47,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newNamesrvCmd(stdout, newLogger))
 	root.AddCommand(newBrokerCmd(stdout, newLogger))
 	root.AddCommand(newStandaloneCmd(stdout, newLogger))
+	root.AddCommand(newBenchCmd(stdout))
 	return root
 }
 

@@ -390,14 +390,25 @@ func (c *Conn) deliver(resp *Command) {
 
 // dispatch runs one inbound request in its own goroutine, unless the
 // per-connection bound is reached, in which case it answers SYSTEM_BUSY
-// at once: queueing without limit is how a broker runs out of memory.
+// at once (queueing without limit is how a broker runs out of memory), or,
+// for a oneway request, waits for a slot without reading further.
 func (c *Conn) dispatch(req *Command) {
 	select {
 	case c.sem <- struct{}{}:
 	default:
-		c.answer(req, NewResponse(req, codeSystemBusy,
-			fmt.Sprintf("[OVERLOAD]system busy, %d requests in flight on this connection", c.cfg.maxInFlight)))
-		return
+		if !req.IsOneway() {
+			c.answer(req, NewResponse(req, codeSystemBusy,
+				fmt.Sprintf("[OVERLOAD]system busy, %d requests in flight on this connection", c.cfg.maxInFlight)))
+			return
+		}
+		// A oneway request cannot be refused (no answer may be sent), and
+		// dropping it loses a message the sender believes sent. Stop
+		// reading until a slot frees: TCP then slows the sender down.
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.done:
+			return
+		}
 	}
 	if c.cfg.admit != nil {
 		if resp := c.cfg.admit(req); resp != nil {

@@ -432,3 +432,49 @@ func TestFrameLimit(t *testing.T) {
 		t.Fatal("oversized frame did not close the connection")
 	}
 }
+
+// Oneway requests beyond the in-flight bound are not dropped: the server
+// stops reading until a slot frees, and every one is processed.
+func TestOnewayBackpressure(t *testing.T) {
+	srv := NewServer(ServerConfig{MaxInFlightPerConn: 1})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	seen := 0
+	srv.Register(codeBlock, ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
+		<-release
+		mu.Lock()
+		seen++
+		mu.Unlock()
+		return nil, nil
+	}))
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Shutdown(ctxTimeout(t, 10*time.Second)) }()
+	cli := testClient(t, ClientConfig{})
+	conn, err := cli.Conn(context.Background(), addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for range n {
+		if err := conn.InvokeOneway(NewRequest(codeBlock, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := seen
+		mu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d oneway requests processed", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

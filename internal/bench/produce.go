@@ -1,0 +1,209 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bolidemq/bolide/internal/client"
+	"github.com/bolidemq/bolide/internal/message"
+)
+
+// Sender is what the producer needs of a client; *client.Client
+// implements it. Calls may be concurrent.
+type Sender interface {
+	Send(ctx context.Context, topic string, queueID int32, body []byte, props message.Properties) (client.SendResult, error)
+	SendOneway(ctx context.Context, topic string, queueID int32, body []byte, props message.Properties) error
+}
+
+// flushTimeout bounds the wait for oneway sends to reach the brokers.
+const flushTimeout = 60 * time.Second
+
+// Flusher is implemented by senders that can wait until their oneway
+// sends have reached the broker (*client.Client does).
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// OffsetReader is implemented by *client.Client.
+type OffsetReader interface {
+	MaxOffset(ctx context.Context, brokerAddr, topic string, queueID int32) (int64, error)
+}
+
+// StoredMessages sums the max offsets of queues: with a count taken before
+// and after a run, it tells how many messages the brokers stored (oneway
+// sends may be dropped under overload).
+func StoredMessages(ctx context.Context, r OffsetReader, queues []client.MessageQueue) (int64, error) {
+	var n int64
+	for _, q := range queues {
+		m, err := r.MaxOffset(ctx, q.BrokerAddr, q.Topic, q.QueueID)
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// WaitStored polls StoredMessages until it reaches want, stops changing
+// for settle, or ctx ends, and returns the last count. Consume queues are
+// written after the commit log, so a count taken right after the last
+// acknowledgement may still be short.
+func WaitStored(ctx context.Context, r OffsetReader, queues []client.MessageQueue, want int64, settle time.Duration) (int64, error) {
+	last, err := StoredMessages(ctx, r, queues)
+	if err != nil {
+		return 0, err
+	}
+	changed := time.Now()
+	for last < want && time.Since(changed) < settle {
+		select {
+		case <-ctx.Done():
+			return last, nil
+		case <-time.After(20 * time.Millisecond):
+		}
+		n, err := StoredMessages(ctx, r, queues)
+		if err != nil {
+			return last, err
+		}
+		if n != last {
+			last, changed = n, time.Now()
+		}
+	}
+	return last, nil
+}
+
+// ProduceConfig describes a produce run.
+type ProduceConfig struct {
+	Topic string
+	// Size is the body size in bytes; at least StampSize.
+	Size int
+	// Window is the number of sends each producer keeps in flight
+	// (default 1).
+	Window int
+	// Count stops the run after that many sends in total; Duration after
+	// that long. At least one must be set; with both, the first reached
+	// wins.
+	Count    int64
+	Duration time.Duration
+	// Oneway sends without waiting for the broker's answer.
+	Oneway bool
+	// Progress is the live progress line.
+	Progress Progress
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Produce runs one producer per element of producers, each with
+// cfg.Window sends in flight (queue id -1: the sender spreads them over the
+// topic's queues), until the count or duration is reached or ctx
+// ends. Send failures are counted, not fatal; the error is only for an
+// invalid config.
+func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Result, error) {
+	if len(producers) == 0 {
+		return nil, errors.New("bench: no producer")
+	}
+	if cfg.Size < StampSize {
+		return nil, fmt.Errorf("bench: message size %d below the %d-byte timestamp", cfg.Size, StampSize)
+	}
+	if cfg.Count <= 0 && cfg.Duration <= 0 {
+		return nil, errors.New("bench: set a message count or a duration")
+	}
+	if cfg.Topic == "" {
+		return nil, errors.New("bench: no topic")
+	}
+	window := max(cfg.Window, 1)
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	template := make([]byte, cfg.Size)
+	for i := range template {
+		template[i] = 'a' + byte(i%26)
+	}
+
+	st := newStats()
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	if cfg.Duration > 0 {
+		t := time.AfterFunc(cfg.Duration, halt)
+		defer t.Stop()
+	}
+	ctxStop := context.AfterFunc(ctx, halt)
+	defer ctxStop()
+
+	start := now()
+	rep := newReporter("sent", st, now, start)
+	repStop := make(chan struct{})
+	var repDone sync.WaitGroup
+	repDone.Go(func() { rep.run(cfg.Progress, repStop) })
+
+	var claimed atomic.Int64
+	var lastDone atomic.Int64 // UnixNano of the last completion
+	var wg sync.WaitGroup
+	for _, p := range producers {
+		for range window {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if cfg.Count > 0 && claimed.Add(1) > cfg.Count {
+						halt()
+						return
+					}
+					body := make([]byte, len(template))
+					copy(body, template)
+					t0 := now()
+					PutStamp(body, t0)
+					var err error
+					if cfg.Oneway {
+						err = p.SendOneway(ctx, cfg.Topic, -1, body, nil)
+					} else {
+						_, err = p.Send(ctx, cfg.Topic, -1, body, nil)
+					}
+					t1 := now()
+					lastDone.Store(t1.UnixNano())
+					if err != nil {
+						if ctx.Err() != nil {
+							return // interrupted, not failed
+						}
+						st.fail(err)
+						continue
+					}
+					st.hist.Record(t1.Sub(t0))
+					st.messages.Add(1)
+					st.bytes.Add(int64(len(body)))
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if cfg.Oneway {
+		// Count the time until the brokers have read every request; an
+		// overloaded broker may take a while.
+		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
+		for _, p := range producers {
+			if f, ok := p.(Flusher); ok {
+				if err := f.Flush(fctx); err != nil && ctx.Err() == nil {
+					st.fail(err)
+				}
+			}
+		}
+		lastDone.Store(now().UnixNano())
+	}
+	close(repStop)
+	repDone.Wait()
+	elapsed := now().Sub(start)
+	if ld := lastDone.Load(); ld != 0 {
+		elapsed = time.Unix(0, ld).Sub(start)
+	}
+	return st.result("produce", elapsed), nil
+}

@@ -1,0 +1,95 @@
+// Package clienttest starts an in-process name server and broker for tests
+// of the client and of the load generators.
+package clienttest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bolidemq/bolide/internal/broker"
+	"github.com/bolidemq/bolide/internal/client"
+	"github.com/bolidemq/bolide/internal/config"
+	"github.com/bolidemq/bolide/internal/namesrv"
+)
+
+// Env is a running name server and broker (cluster DefaultCluster, broker
+// broker-a).
+type Env struct {
+	NamesrvAddr string
+	BrokerAddr  string
+	Broker      *broker.Broker
+}
+
+// Start runs a name server and a broker registered with it on loopback
+// ports, with the store in t.TempDir(), and waits until the name server
+// knows the broker. Both are shut down in t.Cleanup.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	ns := namesrv.New(namesrv.Config{Settings: namesrv.DefaultSettings()})
+	nsAddr, err := ns.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := ns.Shutdown(ctx); err != nil {
+			t.Errorf("name server shutdown: %v", err)
+		}
+	})
+	bc := config.DefaultBroker()
+	bc.StorePathRootDir = t.TempDir()
+	bc.ListenPort = 0
+	bc.NamesrvAddr = []string{nsAddr.String()}
+	bc.MappedFileSizeCommitLog = 64 << 20
+	bc.AutoCreateTopicEnable = true
+	b, err := broker.New(broker.Config{Broker: bc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := b.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Shutdown(ctx); err != nil {
+			t.Errorf("broker shutdown: %v", err)
+		}
+	})
+	env := &Env{NamesrvAddr: nsAddr.String(), BrokerAddr: addr, Broker: b}
+	c := client.New(client.Config{NamesrvAddrs: []string{env.NamesrvAddr}})
+	defer c.Close()
+	Poll(t, 10*time.Second, func() bool {
+		ci, err := c.ClusterInfo(context.Background())
+		return err == nil && ci.BrokerAddrTable[bc.BrokerName].BrokerAddrs[0] == addr
+	})
+	return env
+}
+
+// WaitRoute polls the name server (bypassing the cache) until topic has a
+// route with a writable queue, and returns it.
+func WaitRoute(t testing.TB, c *client.Client, topic string) *client.Route {
+	t.Helper()
+	var r *client.Route
+	Poll(t, 10*time.Second, func() bool {
+		var err error
+		r, err = c.RefreshRoute(context.Background(), topic)
+		return err == nil && len(r.WriteQueues) > 0
+	})
+	return r
+}
+
+// Poll calls cond until it returns true, failing t after timeout.
+func Poll(t testing.TB, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
