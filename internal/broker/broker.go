@@ -151,6 +151,13 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 	if b.bc.FlushDiskType == "SYNC_FLUSH" {
 		flush = commitlog.SyncFlush
 	}
+	// Offsets open before the store, and so close after it: the store's
+	// retention calls back into them (OnLMQsRemoved), also while opening.
+	var err error
+	if b.offsets, err = newOffsetManager(b, filepath.Join(root, "offsets")); err != nil {
+		return err
+	}
+	b.stopFuncs = append(b.stopFuncs, b.offsets.Close)
 	dir := root
 	st, err := store.Open(store.Config{
 		Dir:              dir,
@@ -167,6 +174,7 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 		DiskMaxUsedRatio: float64(b.bc.DiskMaxUsedSpaceRatio) / 100,
 		Now:              b.now,
 		Logger:           b.cfg.Logger,
+		OnLMQsRemoved:    b.lmqsRemoved,
 	})
 	if err != nil {
 		return fmt.Errorf("broker: open store: %w", err)
@@ -180,16 +188,24 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 	if b.groups, err = newGroupManager(b, meta); err != nil {
 		return err
 	}
-	if b.offsets, err = newOffsetManager(b, filepath.Join(root, "offsets")); err != nil {
-		return err
-	}
-	b.stopFuncs = append(b.stopFuncs, b.offsets.Close)
 	b.clients = newClientManager(b)
 	b.stopFuncs = append(b.stopFuncs, b.clients.Close)
 	b.holds = newPullHolds(b)
 	b.stopFuncs = append(b.stopFuncs, b.holds.Close)
 	st.SetArrivalListener(b.holds.Arrived)
 	return nil
+}
+
+// lmqsRemoved drops the consumer offsets (of every group) of LMQs the
+// store's retention removed: a later message to the same name starts a new
+// LMQ at offset 0, which must not inherit the old offsets.
+func (b *Broker) lmqsRemoved(names []string) {
+	n, err := b.offsets.DeleteTopics(names)
+	if err != nil {
+		b.log.Error("cannot delete consumer offsets of removed LMQs", "lmqs", len(names), "err", err)
+		return
+	}
+	b.log.Info("deleted consumer offsets of removed LMQs", "lmqs", len(names), "offsets", n)
 }
 
 // registerProcessors binds every request code the broker serves.
@@ -234,24 +250,9 @@ func (b *Broker) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// fail builds the error a processor returns to answer code with a remark.
-func fail(code protocol.ResponseCode, format string, args ...any) error {
-	return remoting.Errorf(int32(code), format, args...)
-}
-
-// success is an empty SUCCESS response to req.
-func success(req *remoting.Command) *remoting.Command {
-	return remoting.NewResponse(req, int32(protocol.Success), "")
-}
-
-// decodeHeader maps ext fields onto h; bad input answers INVALID_PARAMETER.
-func decodeHeader(req *remoting.Command, h any) error {
-	if err := protocol.DecodeHeader(req.ExtFields, h); err != nil {
-		var he *protocol.HeaderError
-		if errors.As(err, &he) {
-			return fail(protocol.InvalidParameter, "%s", he.Error())
-		}
-		return err
-	}
-	return nil
-}
+// Shorthands for processors (see remoting's handler helpers).
+var (
+	fail         = remoting.Fail
+	success      = remoting.Success
+	decodeHeader = remoting.DecodeHeader
+)

@@ -27,7 +27,15 @@ func startBroker(t *testing.T, mut func(*config.Broker)) (*Broker, *remoting.Cli
 	if mut != nil {
 		mut(&bc)
 	}
-	b, err := New(Config{Broker: bc})
+	return startBrokerConfig(t, Config{Broker: bc})
+}
+
+// startBrokerConfig runs a broker with cfg (its data directory and port
+// already set) and returns it with a client connected to it; both are
+// closed at the end of the test.
+func startBrokerConfig(t *testing.T, cfg Config) (*Broker, *remoting.Client) {
+	t.Helper()
+	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

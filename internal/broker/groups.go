@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -48,15 +47,11 @@ func newGroupManager(b *Broker, dir string) (*GroupManager, error) {
 		b: b, path: filepath.Join(dir, groupsFile),
 		groups: map[string]body.SubscriptionGroupConfig{}, forbidden: map[string]map[string]int32{},
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("broker: group config dir: %w", err)
-	}
-	data, err := os.ReadFile(m.path)
+	data, err := readConfigFile(m.path)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("broker: read %s: %w", m.path, err)
-	default:
+		return nil, err
+	case data != nil:
 		var w body.SubscriptionGroupWrapper
 		if err := w.Decode(data); err != nil {
 			return nil, fmt.Errorf("broker: load %s: %w", m.path, err)

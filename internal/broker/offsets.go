@@ -37,6 +37,14 @@ const offsetSyncInterval = time.Second
 //
 // LMQ offsets are ordinary rows (queue 0): nothing has to be created first,
 // and millions of LMQ groups cost rows, not memory.
+//
+// A secondary index, key "\x00t" topic \x00 group with no value, lists the
+// groups holding offsets of a topic, so that the offsets of a topic (an LMQ
+// removed by retention) are deleted without scanning every row. Group
+// names are never empty and hold no NUL, so index keys (leading NUL) never
+// collide with offset rows and sort before them. Commit writes the row and
+// its index key in one batch; an index missing on open (a database written
+// before the index existed) is built once from a full scan.
 type OffsetManager struct {
 	b     *Broker
 	db    *kvdb.DB
@@ -52,6 +60,10 @@ func newOffsetManager(b *Broker, dir string) (*OffsetManager, error) {
 		return nil, fmt.Errorf("broker: open consumer offsets: %w", err)
 	}
 	m := &OffsetManager{b: b, db: db}
+	if err := m.buildTopicIndex(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	m.sync = lifecycle.NewLoop("consumer-offset-sync", offsetSyncInterval, func(context.Context) {
 		if err := m.Sync(); err != nil {
 			b.log.Error("sync consumer offsets", "err", err)
@@ -89,6 +101,78 @@ func (m *OffsetManager) Sync() error {
 func checkOffsetName(what, s string) error {
 	if s == "" || strings.IndexByte(s, 0) >= 0 {
 		return fmt.Errorf("%w: %s %q", ErrBadOffsetKey, what, s)
+	}
+	return nil
+}
+
+// Keys of the topic index and its version marker; both start with NUL,
+// which no offset row does.
+var (
+	topicIndexPrefix  = []byte{0, 't'}
+	topicIndexVersion = []byte{0, 'v'}
+	// offsetRowsLower bounds a scan of offset rows only.
+	offsetRowsLower = []byte{1}
+)
+
+// topicIndexKey is "\x00t" topic \x00 group.
+func topicIndexKey(topic, group string) []byte {
+	k := make([]byte, 0, len(topicIndexPrefix)+len(topic)+len(group)+1)
+	k = append(k, topicIndexPrefix...)
+	k = append(k, topic...)
+	k = append(k, 0)
+	return append(k, group...)
+}
+
+// topicIndexTopicPrefix is the prefix of topic's index keys.
+func topicIndexTopicPrefix(topic string) []byte {
+	k := append(append([]byte{}, topicIndexPrefix...), topic...)
+	return append(k, 0)
+}
+
+// buildTopicIndex writes the topic index of every offset row once, when
+// the database has no index yet.
+func (m *OffsetManager) buildTopicIndex() error {
+	db := m.db.Pebble()
+	_, closer, err := db.Get(topicIndexVersion)
+	if err == nil {
+		return closer.Close()
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("broker: read offset index version: %w", err)
+	}
+	b := db.NewBatch()
+	defer func() { _ = b.Close() }()
+	last := ""
+	n := 0
+	var cbErr error
+	err = m.scan(nil, func(group, topic string, _ int32, _ int64) bool {
+		if k := group + "\x00" + topic; k != last {
+			last = k
+			if cbErr = b.Set(topicIndexKey(topic, group), nil, nil); cbErr != nil {
+				return false
+			}
+			n++
+		}
+		if b.Len() > 4<<20 {
+			if cbErr = b.Commit(pebble.NoSync); cbErr != nil {
+				return false
+			}
+			_ = b.Close()
+			b = db.NewBatch()
+		}
+		return true
+	})
+	if err = errors.Join(err, cbErr); err != nil {
+		return fmt.Errorf("broker: build offset topic index: %w", err)
+	}
+	if err := b.Set(topicIndexVersion, []byte{1}, nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("broker: build offset topic index: %w", err)
+	}
+	if n > 0 {
+		m.b.log.Info("built consumer offset topic index", "entries", n)
 	}
 	return nil
 }
@@ -131,11 +215,76 @@ func (m *OffsetManager) Commit(group, topic string, queueID int32, offset int64)
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(offset))
-	if err := m.db.Pebble().Set(offsetKey(group, topic, queueID), v[:], pebble.NoSync); err != nil {
+	b := m.db.Pebble().NewBatch()
+	defer func() { _ = b.Close() }()
+	err := errors.Join(b.Set(offsetKey(group, topic, queueID), v[:], nil), b.Set(topicIndexKey(topic, group), nil, nil))
+	if err == nil {
+		err = b.Commit(pebble.NoSync)
+	}
+	if err != nil {
 		return fmt.Errorf("broker: commit offset %s %s-%d: %w", group, topic, queueID, err)
 	}
 	m.dirty.Store(true)
 	return nil
+}
+
+// DeleteTopics deletes every group's offsets of the given topics (LMQs
+// removed by retention), finding the groups through the topic index, and
+// returns how many offset rows it deleted. A commit racing with it either
+// lands before (and is deleted) or after (and is kept, with its index key).
+func (m *OffsetManager) DeleteTopics(topics []string) (int, error) {
+	if m.closed.Load() {
+		return 0, errors.New("broker: consumer offsets closed")
+	}
+	db := m.db.Pebble()
+	b := db.NewBatch()
+	defer func() { _ = b.Close() }()
+	deleted := 0
+	for _, topic := range topics {
+		if checkOffsetName("topic", topic) != nil {
+			continue
+		}
+		prefix := topicIndexTopicPrefix(topic)
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kvdb.PrefixEnd(prefix)})
+		if err != nil {
+			return deleted, fmt.Errorf("broker: scan offset index: %w", err)
+		}
+		var groups []string
+		for ok := it.First(); ok; ok = it.Next() {
+			groups = append(groups, string(it.Key()[len(prefix):]))
+			if err = b.Delete(it.Key(), nil); err != nil {
+				break
+			}
+		}
+		if err = errors.Join(err, it.Error(), it.Close()); err != nil {
+			return deleted, fmt.Errorf("broker: scan offset index: %w", err)
+		}
+		for _, g := range groups {
+			var cbErr error
+			err = m.scan(append(append(append([]byte(g), 0), topic...), 0), func(group, topic string, q int32, _ int64) bool {
+				if cbErr = b.Delete(offsetKey(group, topic, q), nil); cbErr != nil {
+					return false
+				}
+				deleted++
+				return true
+			})
+			if err = errors.Join(err, cbErr); err != nil {
+				return deleted, fmt.Errorf("broker: delete offsets of %s: %w", topic, err)
+			}
+		}
+		if b.Len() > 4<<20 {
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return deleted, fmt.Errorf("broker: delete offsets: %w", err)
+			}
+			_ = b.Close()
+			b = db.NewBatch()
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return deleted, fmt.Errorf("broker: delete offsets: %w", err)
+	}
+	m.dirty.Store(true)
+	return deleted, nil
 }
 
 // Query returns group's committed offset for a queue.
@@ -178,7 +327,7 @@ func (m *OffsetManager) Range(fn func(group, topic string, queueID int32, offset
 }
 
 func (m *OffsetManager) scan(prefix []byte, fn func(group, topic string, queueID int32, offset int64) bool) error {
-	opts := &pebble.IterOptions{}
+	opts := &pebble.IterOptions{LowerBound: offsetRowsLower} // skip the index
 	if len(prefix) > 0 {
 		opts.LowerBound, opts.UpperBound = prefix, kvdb.PrefixEnd(prefix)
 	}

@@ -67,15 +67,11 @@ func newTopicManager(b *Broker, dir string) (*TopicManager, error) {
 		b: b, path: filepath.Join(dir, topicsFile),
 		topics: map[string]body.TopicConfig{}, system: map[string]bool{},
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("broker: topic config dir: %w", err)
-	}
-	data, err := os.ReadFile(m.path)
+	data, err := readConfigFile(m.path)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("broker: read %s: %w", m.path, err)
-	default:
+		return nil, err
+	case data != nil:
 		var w body.TopicConfigSerializeWrapper
 		if err := w.Decode(data); err != nil {
 			return nil, fmt.Errorf("broker: load %s: %w", m.path, err)
@@ -346,6 +342,22 @@ func (m *TopicManager) persist() error {
 // writeFileAtomic replaces path with data so that a crash leaves either the
 // old or the new content: write a temporary file, sync it, rename it over
 // path, sync the directory.
+// readConfigFile reads a metadata file, creating its directory on first
+// use; a file that does not exist yet reads as nil.
+func readConfigFile(path string) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("broker: config dir: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("broker: read %s: %w", path, err)
+	}
+	return data, nil
+}
+
 func writeFileAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	tmp := path + ".tmp"

@@ -11,7 +11,6 @@ package namesrv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -184,27 +183,12 @@ func (s *Server) registerProcessors() {
 	}
 }
 
-// fail builds the error a handler returns to answer with code and remark.
-func fail(code protocol.ResponseCode, format string, args ...any) error {
-	return remoting.Errorf(int32(code), format, args...)
-}
-
-func ok(req *remoting.Command) *remoting.Command {
-	return remoting.NewResponse(req, int32(protocol.Success), "")
-}
-
-// decode maps the request's extFields onto a typed header; bad or missing
-// fields answer INVALID_PARAMETER (Java would NPE into SYSTEM_ERROR).
-func decode(req *remoting.Command, h any) error {
-	if err := protocol.DecodeHeader(req.ExtFields, h); err != nil {
-		var he *protocol.HeaderError
-		if errors.As(err, &he) {
-			return fail(protocol.InvalidParameter, "%s", he.Error())
-		}
-		return err
-	}
-	return nil
-}
+// Shorthands for handlers (see remoting's handler helpers).
+var (
+	fail   = remoting.Fail
+	ok     = remoting.Success
+	decode = remoting.DecodeHeader
+)
 
 func (s *Server) registerBroker(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
 	var h protocol.RegisterBrokerRequestHeader

@@ -35,8 +35,18 @@ type RetentionResult struct {
 // (every message in it is older than FileReservedTime) or the disk is
 // fuller than DiskMaxUsedRatio. The derived state of deleted records is
 // forgotten (queue min offsets follow, the index forgets them), and LMQs
-// left without messages are removed.
+// left without messages are removed. When LMQs were removed, the
+// OnLMQsRemoved hook is called with their names after the pass, outside
+// the store's locks.
 func (s *Store) Retain() (RetentionResult, error) {
+	res, err := s.retain()
+	if len(res.LMQsRemoved) > 0 && s.cfg.OnLMQsRemoved != nil {
+		s.cfg.OnLMQsRemoved(res.LMQsRemoved)
+	}
+	return res, err
+}
+
+func (s *Store) retain() (RetentionResult, error) {
 	if s.closed.Load() {
 		return RetentionResult{}, ErrClosed
 	}

@@ -96,6 +96,13 @@ type Config struct {
 	DeleteSegmentsMax int
 	Now               func() time.Time
 	Logger            *slog.Logger
+
+	// OnLMQsRemoved, if set, is called after a retention pass (background,
+	// Retain, or the one finishing an interrupted pass in Open) removed
+	// LMQs left without messages, with their names, outside the store's
+	// locks. The broker drops their consumer offsets.
+	// A crash between the removal and the hook loses the call.
+	OnLMQsRemoved func(names []string)
 }
 
 func (c *Config) defaults() {
@@ -232,8 +239,10 @@ func Open(cfg Config) (*Store, error) {
 	s.dispatcher.Start()
 	// Finish what a pass interrupted by a crash left: derived state below
 	// the commit log's min offset.
-	if _, err := s.forgetBelow(s.commit.MinOffset()); err != nil {
+	if removed, err := s.forgetBelow(s.commit.MinOffset()); err != nil {
 		s.log.Warn("cannot forget state below the commit log's start", "err", err)
+	} else if len(removed) > 0 && s.cfg.OnLMQsRemoved != nil {
+		s.cfg.OnLMQsRemoved(removed)
 	}
 	s.retention = lifecycle.NewLoop("store-retention", max(s.cfg.RetentionInterval, 0), func(context.Context) {
 		if _, err := s.Retain(); err != nil {

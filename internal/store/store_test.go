@@ -456,11 +456,13 @@ func TestRetention(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(10_000_000)
 	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	var hooked [][]string
 	cfg := func(c *Config) {
 		c.SegmentSize = 4096
 		c.FileReservedTime = time.Hour
 		c.DiskMaxUsedRatio = -1
 		c.RetentionInterval = -1
+		c.OnLMQsRemoved = func(names []string) { hooked = append(hooked, names) }
 	}
 	s := e.open(t, cfg)
 	// Old messages: the first 20 also go to an LMQ nobody writes later;
@@ -492,6 +494,9 @@ func TestRetention(t *testing.T) {
 	}
 	if !slices.Equal(res.LMQsRemoved, []string{"%LMQ%gone"}) || s.LMQCount() != 1 {
 		t.Fatalf("LMQs removed %v, count %d", res.LMQsRemoved, s.LMQCount())
+	}
+	if len(hooked) != 1 || !slices.Equal(hooked[0], res.LMQsRemoved) {
+		t.Fatalf("OnLMQsRemoved calls %v, want one with %v", hooked, res.LMQsRemoved)
 	}
 	min, _ := s.MinOffset("R", 0)
 	if min == 0 {
