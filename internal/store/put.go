@@ -210,21 +210,13 @@ func (s *Store) nextOffsetLocked(k queueKey) (int64, error) {
 	return off, nil
 }
 
-// lmqNextOffsetLocked is nextOffsetLocked for an LMQ, also reporting
-// whether the LMQ is new (counts against the quota).
+// lmqNextOffsetLocked returns an LMQ's next offset and whether the LMQ is
+// new (counts against the quota). Every LMQ with messages is in
+// nextOffsets from open on (loaded from the next-offset rows), so this
+// never reads the database: a name not there is a new LMQ, starting at 0.
 func (s *Store) lmqNextOffsetLocked(name string) (int64, bool, error) {
-	k := queueKey{name, message.LMQQueueID}
-	if off, ok := s.nextOffsets[k]; ok {
+	if off, ok := s.nextOffsets[queueKey{name, message.LMQQueueID}]; ok {
 		return off, false, nil
 	}
-	registered, err := s.cq.IsLMQRegistered(name)
-	if err != nil {
-		return 0, false, fmt.Errorf("store: LMQ registry lookup %s: %w", name, err)
-	}
-	off, err := s.nextOffsetLocked(k)
-	if err != nil {
-		return 0, false, err
-	}
-	delete(s.nextOffsets, k) // published by commit only if the put succeeds
-	return off, !registered, nil
+	return 0, true, nil
 }

@@ -222,3 +222,31 @@ func TestRebuildAndIdempotentReplay(t *testing.T) {
 		t.Fatalf("unexpected snapshot:\n%s", want)
 	}
 }
+
+// A database without LMQ next-offset rows (written before they existed)
+// gets them at open from the consume queues, and LMQ offsets continue.
+func TestLMQNextOffsetRowsRebuilt(t *testing.T) {
+	e := newEnv()
+	s := e.open(t, nil)
+	for i := range 5 {
+		mustPut(t, s, lmqMsg(fmt.Sprint(i), "%LMQ%m1", "%LMQ%m2"))
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.kv.Pebble().DeleteRange([]byte{'n'}, []byte{'o'}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = e.open(t, nil)
+	defer s.Close()
+	r := mustPut(t, s, lmqMsg("next", "%LMQ%m1", "%LMQ%new"))
+	if !slices.Equal(r.LMQOffsets[0], []int64{5, 0}) {
+		t.Fatalf("LMQ offsets after rebuild: %v, want [5 0]", r.LMQOffsets[0])
+	}
+	if s.LMQCount() != 3 {
+		t.Fatalf("LMQ count %d", s.LMQCount())
+	}
+}

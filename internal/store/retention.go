@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+
+	"github.com/bolidemq/bolide/internal/store/cq"
 	"syscall"
 )
 
@@ -138,6 +140,9 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 				continue
 			}
 			ok, err := s.cq.UnregisterLMQ(b, name)
+			if err == nil {
+				err = cq.DeleteLMQNext(b, name)
+			}
 			if err != nil {
 				ferr = err
 				return

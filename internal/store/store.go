@@ -36,6 +36,7 @@ import (
 	pebblevfs "github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bolidemq/bolide/internal/lifecycle"
+	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/commitlog"
 	"github.com/bolidemq/bolide/internal/store/cq"
 	"github.com/bolidemq/bolide/internal/store/dispatch"
@@ -225,6 +226,11 @@ func Open(cfg Config) (*Store, error) {
 		_ = kv.Close()
 		return nil, err
 	}
+	if err := s.loadLMQOffsets(); err != nil {
+		_ = s.commit.Close()
+		_ = kv.Close()
+		return nil, err
+	}
 	// From here on a crash is unclean until Close writes the marker again.
 	if err := s.removeCleanMarker(); err != nil {
 		_ = s.commit.Close()
@@ -253,6 +259,50 @@ func Open(cfg Config) (*Store, error) {
 		s.retention.Start()
 	}
 	return s, nil
+}
+
+// loadLMQOffsets loads every LMQ's next offset into memory so that puts
+// never read the database for them. A database written before the
+// next-offset rows existed gets them once, from the consume queues.
+func (s *Store) loadLMQOffsets() error {
+	n, err := s.cq.LoadLMQNext(func(name string, next int64) {
+		s.nextOffsets[queueKey{name, message.LMQQueueID}] = next
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if n > 0 || s.cq.LMQCount() == 0 {
+		return nil
+	}
+	s.log.Info("building LMQ next-offset rows", "lmqs", s.cq.LMQCount())
+	b := s.kv.Pebble().NewBatch()
+	defer b.Close()
+	for after := ""; ; {
+		page, err := s.cq.ListLMQs("", after, 10000)
+		if err != nil {
+			return fmt.Errorf("store: list LMQs: %w", err)
+		}
+		for _, l := range page {
+			max, err := s.cq.MaxOffset(l.Name, message.LMQQueueID)
+			if err != nil {
+				return fmt.Errorf("store: max offset of %s: %w", l.Name, err)
+			}
+			if max > 0 {
+				s.nextOffsets[queueKey{l.Name, message.LMQQueueID}] = max
+				if err := cq.SetLMQNext(b, l.Name, max); err != nil {
+					return err
+				}
+			}
+		}
+		if len(page) < 10000 {
+			break
+		}
+		after = page[len(page)-1].Name
+	}
+	if err := s.kv.Apply(b); err != nil {
+		return fmt.Errorf("store: write LMQ next offsets: %w", err)
+	}
+	return nil
 }
 
 // readCleanMarker tells whether the last stop was clean and, if so, where

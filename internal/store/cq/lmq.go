@@ -93,6 +93,24 @@ func (s *Store) RegisterLMQ(b *pebble.Batch, name string, firstSeen int64) (bool
 	return true, nil
 }
 
+// RegisterNewLMQ registers name in b without first checking whether it
+// is registered, for a caller that knows it is not (the store's put path
+// saw the name for the first time): it saves a lookup per new LMQ, which
+// dominates dispatch when messages keep naming new LMQs. Same contract as
+// RegisterLMQ otherwise.
+func (s *Store) RegisterNewLMQ(b *pebble.Batch, name string, firstSeen int64) error {
+	if err := checkLMQ(name); err != nil {
+		return err
+	}
+	var v [lmqValueLen]byte
+	binary.BigEndian.PutUint64(v[:], uint64(firstSeen))
+	if err := b.Set(lmqKey(name), v[:], nil); err != nil {
+		return fmt.Errorf("cq: register LMQ %q: %w", name, err)
+	}
+	s.lmqCount.Add(1)
+	return nil
+}
+
 // UnregisterLMQ removes name from the registry in b, if registered, and
 // reports whether it removed it. Same contract as RegisterLMQ. It does not
 // delete the LMQ's queue rows.

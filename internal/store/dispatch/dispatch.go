@@ -273,9 +273,18 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 			return nil, fmt.Errorf("dispatch: record %d, LMQ %s: %w", phy, l.Queue, err)
 		}
 		keys = appendKey(keys, k)
-		// Ask first: the question also consumes the put's "fresh" mark.
-		fresh := d.cfg.Registered != nil && !d.cfg.Registered(l.Queue)
-		if fresh || l.Offset == 0 {
+		if err := cq.SetLMQNext(b, l.Queue, l.Offset+1); err != nil {
+			return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
+		}
+		// Ask first: the question also consumes the put's "fresh" mark. A
+		// fresh LMQ is known to be unregistered (blind insert); offset 0
+		// without the mark is a replay, checked against the registry.
+		switch fresh := d.cfg.Registered != nil && !d.cfg.Registered(l.Queue); {
+		case fresh:
+			if err := d.cfg.CQ.RegisterNewLMQ(b, l.Queue, entry.StoreTime); err != nil {
+				return nil, fmt.Errorf("dispatch: register LMQ %s: %w", l.Queue, err)
+			}
+		case l.Offset == 0:
 			if _, err := d.cfg.CQ.RegisterLMQ(b, l.Queue, entry.StoreTime); err != nil {
 				return nil, fmt.Errorf("dispatch: register LMQ %s: %w", l.Queue, err)
 			}
@@ -324,8 +333,33 @@ func noteArrival(m map[arrivalKey]int64, topic string, queue int32, next int64) 
 func (d *Dispatcher) TruncateFrom(off int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.forgetRange(logKey(off), []byte{kvdb.PrefixDispatch + 1}, nil); err != nil {
+	f := &forgetter{lmqs: make(map[string]struct{}), deleteAll: true}
+	if _, err := d.forgetRange(logKey(off), []byte{kvdb.PrefixDispatch + 1}, f); err != nil {
 		return err
+	}
+	// LMQs that lost rows: their next-offset rows now run ahead of what is
+	// left; set them back to the surviving max.
+	b := d.db.NewBatch()
+	defer b.Close()
+	for name := range f.lmqs {
+		max, err := d.cfg.CQ.MaxOffset(name, message.LMQQueueID)
+		if err != nil {
+			return fmt.Errorf("dispatch: max offset of %s: %w", name, err)
+		}
+		if max == 0 {
+			// No rows left: the LMQ is gone (a later put re-creates it).
+			if err = cq.DeleteLMQNext(b, name); err == nil {
+				_, err = d.cfg.CQ.UnregisterLMQ(b, name)
+			}
+		} else {
+			err = cq.SetLMQNext(b, name, max)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("dispatch: fix LMQ next offsets: %w", err)
 	}
 	var cp [8]byte
 	binary.BigEndian.PutUint64(cp[:], uint64(off))
@@ -391,6 +425,8 @@ type lastKey struct {
 type forgetter struct {
 	lmqs map[string]struct{}
 	last map[queueID]lastKey
+	// deleteAll deletes every key (truncation): no queue keeps a last row.
+	deleteAll bool
 }
 
 // hold decides whether key k is deleted now (true) or held back as its
@@ -405,6 +441,9 @@ func (f *forgetter) hold(k []byte) (deleteNow bool, release []byte) {
 	}
 	if queue == message.LMQQueueID && message.IsLMQ(topic) {
 		f.lmqs[topic] = struct{}{}
+		return true, nil
+	}
+	if f.deleteAll {
 		return true, nil
 	}
 	q := queueID{topic, queue}

@@ -21,6 +21,7 @@
 //	'u' PrefixUniqKey   unique-key (UNIQ_KEY) index      (package index)
 //	'd' PrefixDispatch  dispatch log                     (package dispatch)
 //	'm' PrefixMeta      meta data and checkpoints        (reserved)
+//	'n' PrefixLMQNext   next offset of each LMQ          (package cq)
 //
 // # Durability
 //
@@ -50,6 +51,7 @@ const (
 	PrefixUniqKey  byte = 'u'
 	PrefixDispatch byte = 'd'
 	PrefixMeta     byte = 'm'
+	PrefixLMQNext  byte = 'n'
 )
 
 // Defaults for Options fields left zero.
