@@ -15,6 +15,7 @@
 //	offsets.go   consumer offsets (durable, batched)
 //	pull.go      PULL_MESSAGE and long polling woken by store arrivals
 //	queries.go   offset and time lookups (GET_MAX/MIN_OFFSET, ...)
+//	lmq.go       GET_BROKER_RUNTIME_INFO, BOLIDE_GET_LMQ_LIST, INNER_MULTI_DISPATCH checks
 package broker
 
 import (
@@ -216,6 +217,7 @@ func (b *Broker) registerProcessors() {
 	b.registerOffsetProcessors()
 	b.registerPullProcessors()
 	b.registerQueryProcessors()
+	b.registerLMQProcessors()
 }
 
 // handle registers fn for code.

@@ -187,6 +187,9 @@ func (s *sender) newMessage(t *sendTarget, flag int32, payload []byte, props mes
 }
 
 func (s *sender) sendOne(req *remoting.Command, t sendTarget) (*remoting.Command, error) {
+	if err := s.b.checkMultiDispatch(t.h.Topic, t.props); err != nil {
+		return nil, fail(protocol.InvalidParameter, "%v", err)
+	}
 	m := s.newMessage(&t, t.h.Flag, req.Body, t.props)
 	res, err := s.b.store.Put(m)
 	if err != nil {
@@ -227,6 +230,9 @@ func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Comma
 		props := common.Clone()
 		for k, v := range im.Properties {
 			props.Set(k, v)
+		}
+		if err := s.b.checkMultiDispatch(t.h.Topic, props); err != nil {
+			return nil, fail(protocol.InvalidParameter, "message %d of the batch: %v", i, err)
 		}
 		msgs[i] = s.newMessage(&t, im.Flag, im.Body, props)
 	}

@@ -124,6 +124,7 @@ const (
 	ExchangeBrokerHAInfo                 RequestCode = 906    // Broker-cluster internals.
 	GetBrokerHAStatus                    RequestCode = 907    // Broker-cluster internals.
 	ResetMasterFlushOffset               RequestCode = 908    // Broker-cluster internals.
+	BolideGetLMQList                     RequestCode = 10001  // Page through the broker's LMQ registry by name prefix (broker, Bolide admin).
 	PopMessage                           RequestCode = 200050 // Pop messages; JSON headers only (broker).
 	AckMessage                           RequestCode = 200051 // Acknowledge a popped message (broker).
 	PeekMessage                          RequestCode = 200052 // Read messages without locking them (broker).
@@ -432,6 +433,8 @@ func (c RequestCode) String() string {
 		return "GET_BROKER_HA_STATUS"
 	case ResetMasterFlushOffset:
 		return "RESET_MASTER_FLUSH_OFFSET"
+	case BolideGetLMQList:
+		return "BOLIDE_GET_LMQ_LIST"
 	case PopMessage:
 		return "POP_MESSAGE"
 	case AckMessage:

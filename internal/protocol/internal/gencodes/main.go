@@ -52,7 +52,7 @@ type entry struct {
 // capitalisation is wrong: initialisms, and words RocketMQ runs together.
 var words = map[string]string{
 	"ID": "ID", "IDS": "IDs", "KV": "KV", "MQ": "MQ", "HA": "HA", "RPC": "RPC", "CQ": "CQ",
-	"JSON": "JSON", "NS": "NS", "V2": "V2",
+	"JSON": "JSON", "NS": "NS", "V2": "V2", "LMQ": "LMQ",
 	"ROUTEINFO":         "RouteInfo",
 	"SUBSCRIPTIONGROUP": "SubscriptionGroup",
 	"KVLIST":            "KVList",
