@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/bolidemq/bolide/internal/bench"
 	"github.com/bolidemq/bolide/internal/client"
 	"github.com/bolidemq/bolide/internal/config"
+	"github.com/bolidemq/bolide/internal/remoting"
 )
 
 // benchTarget holds the flags shared by the bench scenarios: where the
@@ -63,10 +65,10 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 func newBenchCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
-		Short: "Load generators: produce, consume",
+		Short: "Load generators: produce, consume, lmq",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout))
+	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchLMQCmd(stdout))
 	return cmd
 }
 
@@ -236,6 +238,144 @@ func newBenchConsumeCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().DurationVar(&duration, "duration", 30*time.Second, "run at most this long (0: until --count)")
 	cmd.Flags().DurationVar(&idle, "idle", 0, "stop once no message arrived for this long (0: never)")
 	cmd.Flags().StringVar(&from, "from", "earliest", "where to start in each queue: earliest or latest")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	return cmd
+}
+
+func newBenchLMQCmd(stdout io.Writer) *cobra.Command {
+	var (
+		bt            benchTarget
+		k, m          int
+		producers     int
+		size          int
+		window        int
+		count         int64
+		duration      time.Duration
+		comparePlain  bool
+		sampleLMQs    int
+		samplePullers int
+		group         string
+		drainTimeout  time.Duration
+		brokerPID     int
+		waitReady     string
+		waitTimeout   time.Duration
+		quiet         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "lmq",
+		Short: "Produce to a parent topic with each message dispatched to K of M Light Message Queues",
+		Long: "Send --size-byte messages to the topic, each with INNER_MULTI_DISPATCH naming --k distinct LMQs\n" +
+			"drawn at random out of --m (%LMQ%bench-0 … %LMQ%bench-<m-1>), from --producers connections with\n" +
+			"--window sends in flight each, until --count (default 100000) or --duration. With --compare-plain\n" +
+			"(default) a plain produce of the same count or duration runs first and the rate ratio is printed.\n" +
+			"Meanwhile --sample-lmqs LMQs are long-polled from their ends (end-to-end latency from the send time\n" +
+			"in each body). GET_BROKER_RUNTIME_INFO, when the broker answers it, gives the dispatch lag, the\n" +
+			"LMQ count and the resident memory; else --broker-pid reads VmRSS from /proc on this host.\n" +
+			"The broker needs enableLmq=true, enableMultiDispatch=true and maxLmqConsumeQueueNum >= --m.\n\n" +
+			"--wait-ready host:port only polls GET_MAX_OFFSET of %LMQ%bench-0 on that broker until it answers\n" +
+			"and prints the time taken (for restart measurements; start it just before the broker).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			if waitReady != "" {
+				start := time.Now()
+				c := client.New(client.Config{})
+				defer c.Close()
+				wctx, cancel := context.WithTimeout(ctx, waitTimeout)
+				defer cancel()
+				off, took, err := bench.WaitLMQReady(wctx, c, waitReady, bench.LMQName(0), 20*time.Millisecond, start)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "ready after %s: GET_MAX_OFFSET %s = %d\n", took.Round(time.Millisecond), bench.LMQName(0), off)
+				return nil
+			}
+			ns, err := bt.namesrvs()
+			if err != nil {
+				return err
+			}
+			if producers <= 0 || window <= 0 {
+				return errors.New("--producers and --window must be > 0")
+			}
+			if count <= 0 && duration <= 0 {
+				count = 100000
+			}
+			senders := make([]bench.Sender, producers)
+			var route *client.Route
+			for i := range senders {
+				c := client.New(client.Config{NamesrvAddrs: ns})
+				defer c.Close()
+				if route, err = bt.route(ctx, c, stdout); err != nil {
+					return err
+				}
+				senders[i] = c
+			}
+			addr := bt.broker
+			if addr == "" {
+				addr = route.ReadQueues[0].BrokerAddr
+			}
+			puller := client.New(client.Config{NamesrvAddrs: ns})
+			defer puller.Close()
+			rc := remoting.NewClient(remoting.ClientConfig{})
+			defer rc.Close()
+			info := func(ctx context.Context) (map[string]string, error) { return bench.BrokerRuntimeInfo(ctx, rc, addr) }
+			if _, err := info(ctx); err != nil {
+				fmt.Fprintf(stdout, "no runtime info from %s (%v)\n", addr, err)
+				info = nil
+			}
+			fmt.Fprintf(stdout, "producing to %s: %d of %d LMQs per message, %d producers x window %d, %d-byte messages; pulling %d LMQs on %s\n",
+				bt.topic, k, m, producers, window, size, sampleLMQs, addr)
+			cfg := bench.LMQConfig{
+				Topic: bt.topic, BrokerAddr: addr, Group: group, K: k, M: m, Size: size, Window: window,
+				Count: count, Duration: duration, ComparePlain: comparePlain,
+				SampleLMQs: sampleLMQs, SamplePullers: samplePullers, DrainTimeout: drainTimeout, RuntimeInfo: info,
+			}
+			if sampleLMQs == 0 {
+				cfg.SampleLMQs = -1
+			}
+			if !quiet {
+				cfg.Progress.W = stdout
+			}
+			res, err := bench.LMQ(ctx, senders, puller, cfg)
+			if err != nil {
+				return err
+			}
+			if err := res.WriteSummary(stdout); err != nil {
+				return err
+			}
+			if brokerPID > 0 {
+				if rss, hwm, err := bench.ProcResident(brokerPID); err == nil {
+					fmt.Fprintf(stdout, "broker pid %d: VmRSS %s MiB, VmHWM %s MiB\n", brokerPID,
+						strconv.FormatFloat(float64(rss)/(1<<20), 'f', 1, 64), strconv.FormatFloat(float64(hwm)/(1<<20), 'f', 1, 64))
+				} else {
+					fmt.Fprintf(stdout, "broker pid %d: %v\n", brokerPID, err)
+				}
+			}
+			if res.Produce.Errors > 0 || (res.Plain != nil && res.Plain.Errors > 0) {
+				return errors.New("some sends failed")
+			}
+			return nil
+		},
+	}
+	bt.flags(cmd)
+	cmd.Flags().Lookup("topic").DefValue = "BenchLMQParent"
+	_ = cmd.Flags().Set("topic", "BenchLMQParent")
+	cmd.Flags().IntVar(&k, "k", 5, "LMQs per message")
+	cmd.Flags().IntVar(&m, "m", 1000000, "LMQs to choose from")
+	cmd.Flags().IntVar(&producers, "producers", 4, "producers, each with its own connection")
+	cmd.Flags().IntVar(&size, "size", 1024, "message body size in bytes (>= 8)")
+	cmd.Flags().IntVar(&window, "window", 32, "sends in flight per producer")
+	cmd.Flags().Int64Var(&count, "count", 0, "messages to send per phase (default 100000 unless --duration)")
+	cmd.Flags().DurationVar(&duration, "duration", 0, "run each phase this long")
+	cmd.Flags().BoolVar(&comparePlain, "compare-plain", true, "first run a plain produce of the same count/duration for the rate ratio")
+	cmd.Flags().IntVar(&sampleLMQs, "sample-lmqs", 100, "LMQs to long-poll (0: none)")
+	cmd.Flags().IntVar(&samplePullers, "sample-pullers", 0, "pulling goroutines (default one per sampled LMQ)")
+	cmd.Flags().StringVar(&group, "group", "BenchLMQConsumer", "consumer group of the sample pullers")
+	cmd.Flags().DurationVar(&drainTimeout, "drain-timeout", 120*time.Second, "wait at most this long after the last send for dispatch and pullers")
+	cmd.Flags().IntVar(&brokerPID, "broker-pid", 0, "read the broker's VmRSS from /proc/<pid>/status (same host)")
+	cmd.Flags().StringVar(&waitReady, "wait-ready", "", "only wait until this broker answers GET_MAX_OFFSET on an LMQ and print the time")
+	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 5*time.Minute, "bound of --wait-ready")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd
 }

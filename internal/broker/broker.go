@@ -172,7 +172,7 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 		MaxLMQs:          b.bc.MaxLmqConsumeQueueNum,
 		DisableIndex:     !b.bc.MessageIndexEnable,
 		FileReservedTime: b.bc.FileReservedTime(),
-		DiskMaxUsedRatio: float64(b.bc.DiskMaxUsedSpaceRatio) / 100,
+		DiskMaxUsedRatio: float64(b.bc.DiskSpaceCleanForciblyRatio) / 100,
 		Now:              b.now,
 		Logger:           b.cfg.Logger,
 		OnLMQsRemoved:    b.lmqsRemoved,

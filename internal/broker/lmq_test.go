@@ -40,7 +40,7 @@ func lmqBrokerConfig(t *testing.T) config.Broker {
 	bc.EnableLmq = true
 	bc.EnableMultiDispatch = true
 	bc.FileReservedTimeHours = 1
-	bc.DiskMaxUsedSpaceRatio = -1 // only expiry deletes segments
+	bc.DiskSpaceCleanForciblyRatio = -1 // only expiry deletes segments
 	return bc
 }
 

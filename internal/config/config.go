@@ -40,10 +40,16 @@ type Broker struct {
 	FlushIntervalMs    int64
 	SyncFlushTimeoutMs int64
 	// MappedFileSizeCommitLog is the commit-log segment size.
-	MappedFileSizeCommitLog     int64
-	MaxMessageSize              int
-	FileReservedTimeHours       int
-	DiskMaxUsedSpaceRatio       int // percent
+	MappedFileSizeCommitLog int64
+	MaxMessageSize          int
+	FileReservedTimeHours   int
+	// DiskMaxUsedSpaceRatio (percent): upstream deletes expired segments
+	// outside the deleteWhen hour above it; Bolide deletes expired segments
+	// at any hour, so it only has to be valid.
+	DiskMaxUsedSpaceRatio int
+	// DiskSpaceCleanForciblyRatio (percent): above it the oldest segments
+	// are deleted even before they expire (upstream default 85).
+	DiskSpaceCleanForciblyRatio int
 	EnableLmq                   bool
 	EnableMultiDispatch         bool
 	MaxLmqConsumeQueueNum       int
@@ -75,6 +81,7 @@ func DefaultBroker() Broker {
 		MaxMessageSize:              4 << 20,
 		FileReservedTimeHours:       72,
 		DiskMaxUsedSpaceRatio:       75,
+		DiskSpaceCleanForciblyRatio: 85,
 		MaxLmqConsumeQueueNum:       20000,
 		AutoCreateTopicEnable:       true,
 		AutoCreateSubscriptionGroup: true,
@@ -169,6 +176,7 @@ var setters = map[string]setter{
 	"maxMessageSize":              integer(func(b *Broker) *int { return &b.MaxMessageSize }, 1, 1<<30),
 	"fileReservedTime":            integer(func(b *Broker) *int { return &b.FileReservedTimeHours }, 1, 1<<20),
 	"diskMaxUsedSpaceRatio":       integer(func(b *Broker) *int { return &b.DiskMaxUsedSpaceRatio }, 10, 95),
+	"diskSpaceCleanForciblyRatio": integer(func(b *Broker) *int { return &b.DiskSpaceCleanForciblyRatio }, 30, 95),
 	"enableLmq":                   boolean(func(b *Broker) *bool { return &b.EnableLmq }),
 	"enableMultiDispatch":         boolean(func(b *Broker) *bool { return &b.EnableMultiDispatch }),
 	"maxLmqConsumeQueueNum":       integer(func(b *Broker) *int { return &b.MaxLmqConsumeQueueNum }, 0, 1<<40),

@@ -86,7 +86,12 @@ func (s *Store) retain() (RetentionResult, error) {
 		}
 		res.SegmentsDeleted++
 		res.MinOffset = min
-		s.log.Info("retention deleted a segment", "expired", expired, "diskFull", full, "minOffset", min)
+		if full && !expired {
+			s.log.Warn("disk above the forced-clean ratio: deleted a segment before it expired",
+				"ratio", s.cfg.DiskMaxUsedRatio, "minOffset", min)
+		} else {
+			s.log.Info("retention deleted an expired segment", "minOffset", min)
+		}
 	}
 	if res.SegmentsDeleted == 0 {
 		res.MinOffset = s.commit.MinOffset()

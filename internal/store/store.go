@@ -85,7 +85,8 @@ type Config struct {
 	// 72 h, RocketMQ's fileReservedTime).
 	FileReservedTime time.Duration
 	// DiskMaxUsedRatio (0..1) deletes the oldest segments, expired or not,
-	// while the disk is fuller than this (default 0.75; negative disables).
+	// while the disk is fuller than this (default 0.85, upstream's
+	// diskSpaceCleanForciblyRatio; negative disables).
 	DiskMaxUsedRatio float64
 	// DiskUsage measures the disk (default: statfs of Dir when FS is the
 	// OS; none otherwise).
@@ -123,7 +124,7 @@ func (c *Config) defaults() {
 		c.FileReservedTime = 72 * time.Hour
 	}
 	if c.DiskMaxUsedRatio == 0 {
-		c.DiskMaxUsedRatio = 0.75
+		c.DiskMaxUsedRatio = 0.85
 	}
 	if c.DiskUsage == nil {
 		if c.FS == vfs.OS() {
