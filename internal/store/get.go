@@ -3,7 +3,9 @@ package store
 import (
 	"fmt"
 
+	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/cq"
+	"github.com/bolidemq/bolide/internal/store/dispatch"
 	"github.com/bolidemq/bolide/internal/store/index"
 )
 
@@ -203,7 +205,14 @@ func (s *Store) Query(kind QueryKind, topic, key string, begin, end int64, maxNu
 		return nil, err
 	}
 	defer done()
-	hits, err := index.Query(s.kv.Pebble(), kind, topic, key, begin, end, maxNum)
+	scope, fetch := topic, maxNum
+	if kind == index.KindUniqKey {
+		// Unique keys are indexed once for all topics (dispatch.UniqKeyScope);
+		// hits are matched to the topic or LMQ below. A unique key names
+		// few messages, so a small margin over maxNum is enough.
+		scope, fetch = dispatch.UniqKeyScope, maxNum*4+16
+	}
+	hits, err := index.Query(s.kv.Pebble(), kind, scope, key, begin, end, fetch)
 	if err != nil {
 		return nil, fmt.Errorf("store: query %s %q: %w", topic, key, err)
 	}
@@ -220,7 +229,35 @@ func (s *Store) Query(kind QueryKind, topic, key string, begin, end int64, maxNu
 			}
 			return nil, fmt.Errorf("store: read query hit at %d: %w", h.PhyOffset, err)
 		}
+		if kind == index.KindUniqKey && !recordIn(rec, topic) {
+			continue
+		}
 		out = append(out, rec)
+		if len(out) >= maxNum {
+			break
+		}
 	}
 	return out, nil
+}
+
+// recordIn reports whether a record belongs to topic: its own topic, or an
+// LMQ it was dispatched to.
+func recordIn(rec []byte, topic string) bool {
+	r, err := message.ParseRecord(rec)
+	if err != nil {
+		return false
+	}
+	if r.Topic() == topic {
+		return true
+	}
+	if !message.IsLMQ(topic) {
+		return false
+	}
+	names, _ := r.Property(message.PropertyInnerMultiDispatch)
+	for _, n := range message.ParseMultiDispatch(names) {
+		if n == topic {
+			return true
+		}
+	}
+	return false
 }

@@ -563,3 +563,32 @@ func TestRetentionWhenDiskFull(t *testing.T) {
 		t.Fatalf("newest message gone: %v", got.Status)
 	}
 }
+
+// Unique keys are indexed once for all topics; a query still returns only
+// messages of the topic, or dispatched to the LMQ, it names.
+func TestUniqKeyQueryScopes(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	mustPut(t, s, lmqMsg("u1", "%LMQ%ua", "%LMQ%ub"))
+	mustPut(t, s, msg("Other", 0, "u2", message.PropertyUniqKey, "U-u1")) // same unique key, other topic
+	waitDispatched(t, s)
+	for _, tc := range []struct {
+		topic string
+		want  []string
+	}{
+		{"Parent", []string{"u1"}},
+		{"%LMQ%ua", []string{"u1"}},
+		{"%LMQ%ub", []string{"u1"}},
+		{"%LMQ%uc", nil},
+		{"Other", []string{"u2"}},
+		{"Nobody", nil},
+	} {
+		recs, err := s.Query(index.KindUniqKey, tc.topic, "U-u1", 0, 1<<62, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bodies(t, recs); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.topic, got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,8 @@
 // Package dispatch turns commit-log records into the store's derived
 // state: consume-queue entries for the record's queue and for every LMQ it
-// is multi-dispatched to, key and unique-key index entries (for the parent
-// topic and for each LMQ, so an LMQ query sees only its own messages), and
+// is multi-dispatched to, key index entries (for the parent topic and for
+// each LMQ, so an LMQ query sees only its own messages), one unique-key
+// entry for all topics (queries match hits to the topic or LMQ), and
 // one dispatch-log entry per record.
 //
 // The dispatch log ('d' + physical offset -> the keys written for that
@@ -31,6 +32,10 @@ import (
 	"github.com/bolidemq/bolide/internal/store/index"
 	"github.com/bolidemq/bolide/internal/store/kvdb"
 )
+
+// UniqKeyScope is the index scope all unique keys are filed under; "*"
+// is not a topic character, so no topic shares it.
+const UniqKeyScope = "*"
 
 // checkpointKey holds the commit-log offset dispatched up to.
 var checkpointKey = []byte{kvdb.PrefixMeta, 'd', 'i', 's', 'p', 'a', 't', 'c', 'h'}
@@ -301,14 +306,18 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 				targets = append(targets, l.Queue)
 			}
 		}
-		for _, t := range targets {
-			if uniq != "" {
-				k, err := index.AddUniqKey(b, t, uniq, entry.StoreTime, phy)
-				if err != nil {
-					return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
-				}
-				keys = appendKey(keys, k)
+		// A unique key names one message (or a few: its retries), so it is
+		// indexed once for all topics and the query checks which topic or
+		// LMQ each hit belongs to: K fewer rows per LMQ message than
+		// indexing it under every target.
+		if uniq != "" {
+			k, err := index.AddUniqKey(b, UniqKeyScope, uniq, entry.StoreTime, phy)
+			if err != nil {
+				return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
 			}
+			keys = appendKey(keys, k)
+		}
+		for _, t := range targets {
 			for _, key := range message.SplitKeys(kv) {
 				k, err := index.AddKey(b, t, key, entry.StoreTime, phy)
 				if err != nil {
