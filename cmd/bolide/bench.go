@@ -95,23 +95,15 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if producers <= 0 || window <= 0 {
-				return errors.New("--producers and --window must be > 0")
-			}
-			if count <= 0 && duration <= 0 {
-				count = 100000
+			if err := checkLoad(producers, window, &count, duration); err != nil {
+				return err
 			}
 			ctx, stop := interruptible(cmd)
 			defer stop()
-			senders := make([]bench.Sender, producers)
-			var route *client.Route
-			for i := range senders {
-				c := client.New(client.Config{NamesrvAddrs: ns})
-				defer c.Close()
-				if route, err = bt.route(ctx, c, stdout); err != nil {
-					return err
-				}
-				senders[i] = c
+			senders, route, closeSenders, err := bt.senders(ctx, ns, producers, stdout)
+			defer closeSenders()
+			if err != nil {
+				return err
 			}
 			counter := senders[0].(bench.OffsetReader)
 			before, err := bench.StoredMessages(ctx, counter, route.ReadQueues)
@@ -295,21 +287,13 @@ func newBenchLMQCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if producers <= 0 || window <= 0 {
-				return errors.New("--producers and --window must be > 0")
+			if err := checkLoad(producers, window, &count, duration); err != nil {
+				return err
 			}
-			if count <= 0 && duration <= 0 {
-				count = 100000
-			}
-			senders := make([]bench.Sender, producers)
-			var route *client.Route
-			for i := range senders {
-				c := client.New(client.Config{NamesrvAddrs: ns})
-				defer c.Close()
-				if route, err = bt.route(ctx, c, stdout); err != nil {
-					return err
-				}
-				senders[i] = c
+			senders, route, closeSenders, err := bt.senders(ctx, ns, producers, stdout)
+			defer closeSenders()
+			if err != nil {
+				return err
 			}
 			addr := bt.broker
 			if addr == "" {
@@ -378,4 +362,40 @@ func newBenchLMQCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 5*time.Minute, "bound of --wait-ready")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd
+}
+
+// checkLoad validates the producer flags shared by produce and lmq; with
+// neither a count nor a duration the run sends 100,000 messages.
+func checkLoad(producers, window int, count *int64, duration time.Duration) error {
+	if producers <= 0 || window <= 0 {
+		return errors.New("--producers and --window must be > 0")
+	}
+	if *count <= 0 && duration <= 0 {
+		*count = 100000
+	}
+	return nil
+}
+
+// senders opens one client (one connection) per producer and resolves the
+// topic's route (creating the topic if needed). The returned func closes
+// the clients; call it even on error.
+func (bt *benchTarget) senders(ctx context.Context, ns []string, producers int, stdout io.Writer) ([]bench.Sender, *client.Route, func(), error) {
+	var clients []*client.Client
+	closeAll := func() {
+		for _, c := range clients {
+			_ = c.Close()
+		}
+	}
+	senders := make([]bench.Sender, producers)
+	var route *client.Route
+	for i := range senders {
+		c := client.New(client.Config{NamesrvAddrs: ns})
+		clients = append(clients, c)
+		var err error
+		if route, err = bt.route(ctx, c, stdout); err != nil {
+			return nil, nil, closeAll, err
+		}
+		senders[i] = c
+	}
+	return senders, route, closeAll, nil
 }

@@ -97,7 +97,8 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 		Use:   "standalone",
 		Short: "Run a name server and a broker in one process",
 		Long: "Run a name server and one broker (cluster DefaultCluster, broker broker-a) in one process,\n" +
-			"with LMQ, multi-dispatch and topic auto-creation on. Data lives in $HOME/.bolide unless --data.",
+			"with LMQ (up to 2,000,000), multi-dispatch and topic auto-creation on. Data lives in $HOME/.bolide\n" +
+			"unless --data. With -c, the broker.conf decides these settings.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger()
@@ -117,6 +118,9 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			}
 			if confPath == "" {
 				bc.EnableLmq, bc.EnableMultiDispatch, bc.AutoCreateTopicEnable = true, true, true
+				// Upstream's 20,000-LMQ cap would make the default setup
+				// useless for what Bolide is for; a broker.conf can lower it.
+				bc.MaxLmqConsumeQueueNum = 2_000_000
 			}
 			bc.StorePathRootDir = dataDir
 			bc.ListenPort = brokerPort

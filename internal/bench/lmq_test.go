@@ -8,52 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bolidemq/bolide/internal/broker"
 	"github.com/bolidemq/bolide/internal/client"
 	"github.com/bolidemq/bolide/internal/client/clienttest"
 	"github.com/bolidemq/bolide/internal/config"
 	"github.com/bolidemq/bolide/internal/message"
-	"github.com/bolidemq/bolide/internal/namesrv"
 	"github.com/bolidemq/bolide/internal/remoting"
 )
 
 // startLMQBroker is clienttest.Start with LMQs enabled.
 func startLMQBroker(t *testing.T) (nsAddr, brokerAddr string) {
 	t.Helper()
-	ns := namesrv.New(namesrv.Config{Settings: namesrv.DefaultSettings()})
-	na, err := ns.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = ns.Shutdown(ctx)
+	env := clienttest.Start(t, func(bc *config.Broker) {
+		bc.EnableLmq = true
+		bc.EnableMultiDispatch = true
 	})
-	bc := config.DefaultBroker()
-	bc.StorePathRootDir = t.TempDir()
-	bc.ListenPort = 0
-	bc.NamesrvAddr = []string{na.String()}
-	bc.MappedFileSizeCommitLog = 64 << 20
-	bc.AutoCreateTopicEnable = true
-	bc.EnableLmq = true
-	bc.EnableMultiDispatch = true
-	b, err := broker.New(broker.Config{Broker: bc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := b.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Shutdown(ctx); err != nil {
-			t.Errorf("broker shutdown: %v", err)
-		}
-	})
-	return na.String(), addr
+	return env.NamesrvAddr, env.BrokerAddr
 }
 
 func TestLMQAgainstBroker(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 	"github.com/bolidemq/bolide/internal/remoting"
 )
 
-// restartBroker shuts b down and starts a new broker on the same data
+// restartSameDir shuts b down and starts a new broker on the same data
 // directory (and config), with a fresh client.
 func restartSameDir(t *testing.T, b *Broker) (*Broker, *remoting.Client) {
 	t.Helper()
@@ -27,26 +27,10 @@ func restartSameDir(t *testing.T, b *Broker) (*Broker, *remoting.Client) {
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	nb, err := New(Config{Broker: b.bc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nb.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	cli := remoting.NewClient(remoting.ClientConfig{})
-	t.Cleanup(func() {
-		_ = cli.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := nb.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return nb, cli
+	return startBrokerConfig(t, Config{Broker: b.bc})
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// pollUntil polls cond until it holds or the deadline passes.
 func pollUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

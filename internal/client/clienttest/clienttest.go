@@ -23,8 +23,9 @@ type Env struct {
 
 // Start runs a name server and a broker registered with it on loopback
 // ports, with the store in t.TempDir(), and waits until the name server
-// knows the broker. Both are shut down in t.Cleanup.
-func Start(t testing.TB) *Env {
+// knows the broker. Both are shut down in t.Cleanup. Each mut, if any,
+// adjusts the broker config first (for example to enable LMQs).
+func Start(t testing.TB, mut ...func(*config.Broker)) *Env {
 	t.Helper()
 	ns := namesrv.New(namesrv.Config{Settings: namesrv.DefaultSettings()})
 	nsAddr, err := ns.Listen("127.0.0.1:0")
@@ -44,6 +45,9 @@ func Start(t testing.TB) *Env {
 	bc.NamesrvAddr = []string{nsAddr.String()}
 	bc.MappedFileSizeCommitLog = 64 << 20
 	bc.AutoCreateTopicEnable = true
+	for _, m := range mut {
+		m(&bc)
+	}
 	b, err := broker.New(broker.Config{Broker: bc})
 	if err != nil {
 		t.Fatal(err)
