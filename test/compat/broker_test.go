@@ -395,7 +395,7 @@ func startConsumer(t *testing.T, c *cluster, group, topic, expr string, col *col
 	if err := pc.Start(); err != nil {
 		t.Fatalf("consumer start: %v", err)
 	}
-	t.Cleanup(func() { _ = pc.Shutdown() }) // idempotent
+	t.Cleanup(func() { _ = shutdownConsumer(t, pc) }) // idempotent
 	return pc
 }
 
@@ -625,7 +625,7 @@ func TestOfficialClientOffsetsResume(t *testing.T) {
 	c1 := startConsumer(t, c, group, topic, "*", col1)
 	col1.waitFor(ctx, t, first)
 	c.waitCommitted(t, group, topic, queues)
-	if err := c1.Shutdown(); err != nil {
+	if err := shutdownConsumer(t, c1); err != nil {
 		t.Fatalf("consumer shutdown: %v", err)
 	}
 

@@ -63,7 +63,7 @@ func startPushConsumer(t *testing.T, c *cluster, group, topic string, col *colle
 	if err := pc.Start(); err != nil {
 		t.Fatalf("consumer start: %v", err)
 	}
-	t.Cleanup(func() { _ = pc.Shutdown() }) // idempotent
+	t.Cleanup(func() { _ = shutdownConsumer(t, pc) }) // idempotent
 	return pc
 }
 
@@ -194,7 +194,7 @@ func TestOfficialClientClusteringRebalance(t *testing.T) {
 	// Everything acknowledged: the survivor must resume where the leaver
 	// stopped.
 	c.waitCommitted(t, group, topic, queues)
-	if err := c1.Shutdown(); err != nil {
+	if err := shutdownConsumer(t, c1); err != nil {
 		t.Fatalf("consumer 1 shutdown: %v", err)
 	}
 	start = time.Now()
@@ -266,7 +266,7 @@ func TestOfficialClientBroadcasting(t *testing.T) {
 	// passes group and client id to NewLocalFileOffsetStore swapped, so
 	// not <clientID>/<group> as its code intends).
 	for i, pc := range pcs {
-		if err := pc.Shutdown(); err != nil {
+		if err := shutdownConsumer(t, pc); err != nil {
 			t.Errorf("consumer %d shutdown: %v", i+1, err)
 		}
 	}
@@ -323,7 +323,7 @@ func TestOfficialClientLitePullSeek(t *testing.T) {
 	if err := pc.Start(); err != nil {
 		t.Fatalf("pull consumer start: %v", err)
 	}
-	t.Cleanup(func() { _ = pc.Shutdown() })
+	t.Cleanup(func() { _ = shutdownConsumer(t, pc) })
 
 	var got []pulled
 	// pollUntil polls (and acknowledges) until done says so.
@@ -430,7 +430,7 @@ func TestOfficialClientLitePullSeek(t *testing.T) {
 	if err := direct.Start(); err != nil {
 		t.Fatalf("pull consumer start: %v", err)
 	}
-	t.Cleanup(func() { _ = direct.Shutdown() })
+	t.Cleanup(func() { _ = shutdownConsumer(t, direct) })
 	res, err := direct.PullFrom(ctx, &primitive.MessageQueue{Topic: topic, BrokerName: mq0.BrokerName, QueueId: 0}, 2, 2)
 	if err != nil {
 		t.Fatalf("PullFrom: %v", err)

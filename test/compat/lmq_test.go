@@ -67,7 +67,7 @@ func TestOfficialClientLMQ(t *testing.T) {
 	if err := pc.Start(); err != nil {
 		t.Fatalf("pull consumer start: %v", err)
 	}
-	t.Cleanup(func() { _ = pc.Shutdown() })
+	t.Cleanup(func() { _ = shutdownConsumer(t, pc) })
 
 	// The broker name comes from the parent's route, as a real LMQ user
 	// (rocketmq-mqtt) does.
