@@ -125,6 +125,7 @@ const (
 	GetBrokerHAStatus                    RequestCode = 907    // Broker-cluster internals.
 	ResetMasterFlushOffset               RequestCode = 908    // Broker-cluster internals.
 	BolideGetLMQList                     RequestCode = 10001  // Page through the broker's LMQ registry by name prefix (broker, Bolide admin).
+	BolideResetOffset                    RequestCode = 10002  // Reset a group's offsets as a logged operation: dry run, undo, per-queue outcome (broker, Bolide admin).
 	PopMessage                           RequestCode = 200050 // Pop messages; JSON headers only (broker).
 	AckMessage                           RequestCode = 200051 // Acknowledge a popped message (broker).
 	PeekMessage                          RequestCode = 200052 // Read messages without locking them (broker).
@@ -435,6 +436,8 @@ func (c RequestCode) String() string {
 		return "RESET_MASTER_FLUSH_OFFSET"
 	case BolideGetLMQList:
 		return "BOLIDE_GET_LMQ_LIST"
+	case BolideResetOffset:
+		return "BOLIDE_RESET_OFFSET"
 	case PopMessage:
 		return "POP_MESSAGE"
 	case AckMessage:
