@@ -143,6 +143,9 @@ func (b *Broker) Listen() (string, error) {
 // Addr is the address clients use.
 func (b *Broker) Addr() string { return b.addr }
 
+// Name is the broker's brokerName.
+func (b *Broker) Name() string { return b.cfg.Broker.BrokerName }
+
 // Store exposes the message store (for embedding and tests).
 func (b *Broker) Store() *store.Store { return b.store }
 

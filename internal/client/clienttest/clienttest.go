@@ -21,11 +21,25 @@ type Env struct {
 	Broker      *broker.Broker
 }
 
+// Cluster is a running name server and several brokers of one cluster
+// (DefaultCluster), named broker-a, broker-b, ... in order.
+type Cluster struct {
+	NamesrvAddr string
+	Brokers     []*Env // each with the cluster's NamesrvAddr
+}
+
 // Start runs a name server and a broker registered with it on loopback
 // ports, with the store in t.TempDir(), and waits until the name server
 // knows the broker. Both are shut down in t.Cleanup. Each mut, if any,
 // adjusts the broker config first (for example to enable LMQs).
 func Start(t testing.TB, mut ...func(*config.Broker)) *Env {
+	t.Helper()
+	return StartCluster(t, 1, mut...).Brokers[0]
+}
+
+// StartCluster is Start with n brokers (broker-a, broker-b, ...) sharing
+// one name server; it returns once the name server knows all of them.
+func StartCluster(t testing.TB, n int, mut ...func(*config.Broker)) *Cluster {
 	t.Helper()
 	ns := namesrv.New(namesrv.Config{Settings: namesrv.DefaultSettings()})
 	nsAddr, err := ns.Listen("127.0.0.1:0")
@@ -39,38 +53,50 @@ func Start(t testing.TB, mut ...func(*config.Broker)) *Env {
 			t.Errorf("name server shutdown: %v", err)
 		}
 	})
-	bc := config.DefaultBroker()
-	bc.StorePathRootDir = t.TempDir()
-	bc.ListenPort = 0
-	bc.NamesrvAddr = []string{nsAddr.String()}
-	bc.MappedFileSizeCommitLog = 64 << 20
-	bc.AutoCreateTopicEnable = true
-	for _, m := range mut {
-		m(&bc)
-	}
-	b, err := broker.New(broker.Config{Broker: bc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := b.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Shutdown(ctx); err != nil {
-			t.Errorf("broker shutdown: %v", err)
+	cl := &Cluster{NamesrvAddr: nsAddr.String()}
+	for i := range n {
+		bc := config.DefaultBroker()
+		bc.BrokerName = "broker-" + string(rune('a'+i))
+		bc.StorePathRootDir = t.TempDir()
+		bc.ListenPort = 0
+		bc.NamesrvAddr = []string{cl.NamesrvAddr}
+		bc.MappedFileSizeCommitLog = 64 << 20
+		bc.AutoCreateTopicEnable = true
+		for _, m := range mut {
+			m(&bc)
 		}
-	})
-	env := &Env{NamesrvAddr: nsAddr.String(), BrokerAddr: addr, Broker: b}
-	c := client.New(client.Config{NamesrvAddrs: []string{env.NamesrvAddr}})
+		b, err := broker.New(broker.Config{Broker: bc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, err := b.Listen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.Shutdown(ctx); err != nil {
+				t.Errorf("broker %s shutdown: %v", bc.BrokerName, err)
+			}
+		})
+		cl.Brokers = append(cl.Brokers, &Env{NamesrvAddr: cl.NamesrvAddr, BrokerAddr: addr, Broker: b})
+	}
+	c := client.New(client.Config{NamesrvAddrs: []string{cl.NamesrvAddr}})
 	defer c.Close()
 	Poll(t, 10*time.Second, func() bool {
 		ci, err := c.ClusterInfo(context.Background())
-		return err == nil && ci.BrokerAddrTable[bc.BrokerName].BrokerAddrs[0] == addr
+		if err != nil {
+			return false
+		}
+		for _, e := range cl.Brokers {
+			if ci.BrokerAddrTable[e.Broker.Name()].BrokerAddrs[0] != e.BrokerAddr {
+				return false
+			}
+		}
+		return true
 	})
-	return env
+	return cl
 }
 
 // WaitRoute polls the name server (bypassing the cache) until topic has a
