@@ -68,6 +68,9 @@ type Broker struct {
 	clients *ClientManager
 	holds   *PullHolds
 
+	resetLocks groupLocks // see reset.go
+	fences     fences
+
 	rs *remoting.Server
 	ns *remoting.Client
 
@@ -221,6 +224,7 @@ func (b *Broker) registerProcessors() {
 	b.registerPullProcessors()
 	b.registerQueryProcessors()
 	b.registerLMQProcessors()
+	b.registerResetProcessors()
 }
 
 // handle registers fn for code.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bolidemq/bolide/internal/lifecycle"
 	"github.com/bolidemq/bolide/internal/message"
@@ -55,7 +56,13 @@ type OffsetManager struct {
 }
 
 func newOffsetManager(b *Broker, dir string) (*OffsetManager, error) {
-	db, err := kvdb.Open(dir, nil, kvdb.Options{CacheSize: 8 << 20, MemTableSize: 4 << 20, MaxCompactions: 1, Logger: b.cfg.Logger})
+	return newOffsetManagerFS(b, dir, nil)
+}
+
+// newOffsetManagerFS opens the offsets in fs (nil: the OS); crash tests
+// use pebble's crashable in-memory FS.
+func newOffsetManagerFS(b *Broker, dir string, fs vfs.FS) (*OffsetManager, error) {
+	db, err := kvdb.Open(dir, fs, kvdb.Options{CacheSize: 8 << 20, MemTableSize: 4 << 20, MaxCompactions: 1, Logger: b.cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("broker: open consumer offsets: %w", err)
 	}
@@ -396,13 +403,16 @@ func (b *Broker) updateConsumerOffset(_ context.Context, _ *remoting.Conn, req *
 			return nil, fail(protocol.TopicNotExist, "topic[%s] not exist", h.Topic)
 		}
 	}
-	if err := b.offsets.Commit(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset); err != nil {
+	ignored, err := b.commitOffset(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset)
+	if err != nil {
 		if errors.Is(err, ErrBadOffsetKey) {
 			return nil, fail(protocol.InvalidParameter, "%v", err)
 		}
 		return nil, err
 	}
-	return success(req), nil
+	resp := success(req)
+	resp.Remark = ignored // upstream answers an ignored commit with SUCCESS and a remark too
+	return resp, nil
 }
 
 // getAllConsumerOffset answers GET_ALL_CONSUMER_OFFSET with Java's

@@ -108,7 +108,7 @@ func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoti
 		return nil, err
 	}
 	if h.HasFlag(protocol.PullFlagCommitOffset) && h.CommitOffset >= 0 {
-		if err := b.offsets.Commit(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset); err != nil {
+		if _, err := b.commitOffset(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset); err != nil {
 			b.log.Warn("commit offset piggybacked on pull", "group", h.ConsumerGroup, "topic", h.Topic, "queue", h.QueueID, "err", err)
 		}
 	}
@@ -224,6 +224,14 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 	maxBytes := maxPullBytes
 	if h.MaxMsgBytes != nil && *h.MaxMsgBytes > 0 {
 		maxBytes = min(maxBytes, int(*h.MaxMsgBytes))
+	}
+	if next, redirect := b.pullFence(h.ConsumerGroup, h.Topic, h.QueueID, p.offset); redirect {
+		// A reset moved this queue; send the consumer there (see reset.go).
+		resp = remoting.NewResponse(p.req, int32(protocol.PullOffsetMoved), "offset reset by an operator")
+		minOff, _ := b.store.MinOffset(h.Topic, h.QueueID)
+		maxOff, _ := b.store.MaxOffset(h.Topic, h.QueueID)
+		resp.ExtFields = protocol.EncodeHeader(&protocol.PullMessageResponseHeader{NextBeginOffset: next, MinOffset: minOff, MaxOffset: maxOff})
+		return resp, false, nil
 	}
 	res, err := b.store.GetMessages(h.Topic, h.QueueID, p.offset, maxNums, maxBytes, p.filter)
 	if err != nil {
