@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 		namesrvPort int
 		brokerPort  int
 		confPath    string
+		cpuProfile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "standalone",
@@ -144,6 +146,14 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			fmt.Fprintf(stdout, "name server listening on %s\nbroker %s listening on %s\ndata in %s\n",
 				nsAddr, bc.BrokerName, addr, dataDir)
 			fmt.Fprintf(stdout, "point clients at: NAMESRV_ADDR=%s\n", strings.TrimSpace(nsAddr.String()))
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					_ = errors.Join(b.Shutdown(context.Background()), ns.Shutdown(context.Background()))
+					return err
+				}
+				defer stop()
+			}
 			return waitForSignal(cmd.Context(), log, func(ctx context.Context) error {
 				return errors.Join(b.Shutdown(ctx), ns.Shutdown(ctx))
 			})
@@ -154,5 +164,22 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 	cmd.Flags().IntVar(&namesrvPort, "namesrv-port", 9876, "name server port (0 picks a free one)")
 	cmd.Flags().IntVar(&brokerPort, "broker-port", 10911, "broker port (0 picks a free one)")
 	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
