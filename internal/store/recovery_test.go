@@ -11,7 +11,9 @@ import (
 
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/commitlog"
+	"github.com/bolidemq/bolide/internal/store/cq"
 	"github.com/bolidemq/bolide/internal/store/index"
+	"github.com/bolidemq/bolide/internal/store/kvdb"
 	"github.com/bolidemq/bolide/internal/vfs"
 )
 
@@ -223,28 +225,57 @@ func TestRebuildAndIdempotentReplay(t *testing.T) {
 	}
 }
 
-// A database without LMQ next-offset rows (written before they existed)
-// gets them at open from the consume queues, and LMQ offsets continue.
-func TestLMQNextOffsetRowsRebuilt(t *testing.T) {
+// LMQ next offsets come from the snapshot a clean close writes, or, after
+// a crash (no valid snapshot marker), from the consume queues; either way
+// LMQ offsets continue where they were. A crash after a clean restart must
+// not trust the older snapshot.
+func TestLMQNextOffsetsAfterCleanAndUncleanStops(t *testing.T) {
 	e := newEnv()
 	s := e.open(t, nil)
 	for i := range 5 {
 		mustPut(t, s, lmqMsg(fmt.Sprint(i), "%LMQ%m1", "%LMQ%m2"))
 	}
-	if err := s.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.kv.Pebble().DeleteRange([]byte{'n'}, []byte{'o'}, nil); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// The clean close left a snapshot matching its dispatch checkpoint.
+	kv, err := kvdb.Open("data/kv", e.kvfs, kvdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := cq.Open(kv.Pebble())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := snap.LoadLMQNext(func(string, int64) {})
+	valid, verr := snap.LMQNextValidAt(s.dispatched.Load())
+	if err != nil || verr != nil || rows != 2 || !valid {
+		t.Fatalf("snapshot after a clean close: %d rows, valid %v (%v, %v)", rows, valid, err, verr)
+	}
+	if err := kv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = e.open(t, nil) // from the snapshot
+	r := mustPut(t, s, lmqMsg("a", "%LMQ%m1", "%LMQ%new"))
+	if !slices.Equal(r.LMQOffsets[0], []int64{5, 0}) {
+		t.Fatalf("LMQ offsets after a clean restart: %v, want [5 0]", r.LMQOffsets[0])
+	}
+	for range 3 {
+		mustPut(t, s, lmqMsg("b", "%LMQ%m1"))
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Crash: the snapshot on disk says m1 ends at 5, the queues say 9.
+	e.fs, e.kvfs = e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
+	_ = s.Close()
+
 	s = e.open(t, nil)
 	defer s.Close()
-	r := mustPut(t, s, lmqMsg("next", "%LMQ%m1", "%LMQ%new"))
-	if !slices.Equal(r.LMQOffsets[0], []int64{5, 0}) {
-		t.Fatalf("LMQ offsets after rebuild: %v, want [5 0]", r.LMQOffsets[0])
+	r = mustPut(t, s, lmqMsg("c", "%LMQ%m1", "%LMQ%m2", "%LMQ%new"))
+	if !slices.Equal(r.LMQOffsets[0], []int64{9, 5, 1}) {
+		t.Fatalf("LMQ offsets after a crash: %v, want [9 5 1]", r.LMQOffsets[0])
 	}
 	if s.LMQCount() != 3 {
 		t.Fatalf("LMQ count %d", s.LMQCount())

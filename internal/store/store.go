@@ -222,12 +222,19 @@ func Open(cfg Config) (*Store, error) {
 		_ = kv.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	nextValid, err := s.cq.LMQNextValidAt(checkpoint)
+	if err != nil {
+		_ = s.commit.Close()
+		_ = kv.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	if err := s.recoverDerived(checkpoint); err != nil {
 		_ = s.commit.Close()
 		_ = kv.Close()
 		return nil, err
 	}
-	if err := s.loadLMQOffsets(); err != nil {
+	// The snapshot of next offsets is good only if replay added nothing.
+	if err := s.loadLMQOffsets(nextValid && s.disp.Checkpoint() == checkpoint); err != nil {
 		_ = s.commit.Close()
 		_ = kv.Close()
 		return nil, err
@@ -263,45 +270,83 @@ func Open(cfg Config) (*Store, error) {
 }
 
 // loadLMQOffsets loads every LMQ's next offset into memory so that puts
-// never read the database for them. A database written before the
-// next-offset rows existed gets them once, from the consume queues.
-func (s *Store) loadLMQOffsets() error {
-	n, err := s.cq.LoadLMQNext(func(name string, next int64) {
-		s.nextOffsets[queueKey{name, message.LMQQueueID}] = next
-	})
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if n > 0 || s.cq.LMQCount() == 0 {
-		return nil
-	}
-	s.log.Info("building LMQ next-offset rows", "lmqs", s.cq.LMQCount())
-	b := s.kv.Pebble().NewBatch()
-	defer b.Close()
-	for after := ""; ; {
-		page, err := s.cq.ListLMQs("", after, 10000)
-		if err != nil {
-			return fmt.Errorf("store: list LMQs: %w", err)
+// never read the database for them: from the snapshot rows a clean close
+// wrote (valid), or else from each LMQ's consume queue. Either way it then
+// deletes the snapshot marker, so that a crash from here on is detected.
+func (s *Store) loadLMQOffsets(valid bool) error {
+	if valid {
+		if _, err := s.cq.LoadLMQNext(func(name string, next int64) {
+			s.nextOffsets[queueKey{name, message.LMQQueueID}] = next
+		}); err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
-		for _, l := range page {
-			max, err := s.cq.MaxOffset(l.Name, message.LMQQueueID)
+	} else if s.cq.LMQCount() > 0 {
+		start := time.Now()
+		for after := ""; ; {
+			page, err := s.cq.ListLMQs("", after, 10000)
 			if err != nil {
-				return fmt.Errorf("store: max offset of %s: %w", l.Name, err)
+				return fmt.Errorf("store: list LMQs: %w", err)
 			}
-			if max > 0 {
-				s.nextOffsets[queueKey{l.Name, message.LMQQueueID}] = max
-				if err := cq.SetLMQNext(b, l.Name, max); err != nil {
-					return err
+			for _, l := range page {
+				max, err := s.cq.MaxOffset(l.Name, message.LMQQueueID)
+				if err != nil {
+					return fmt.Errorf("store: max offset of %s: %w", l.Name, err)
+				}
+				if max > 0 {
+					s.nextOffsets[queueKey{l.Name, message.LMQQueueID}] = max
 				}
 			}
+			if len(page) < 10000 {
+				break
+			}
+			after = page[len(page)-1].Name
 		}
-		if len(page) < 10000 {
-			break
-		}
-		after = page[len(page)-1].Name
+		s.log.Info("LMQ next offsets derived from the consume queues (no clean-close snapshot)",
+			"lmqs", s.cq.LMQCount(), "took", time.Since(start))
+	}
+	b := s.kv.Pebble().NewBatch()
+	defer b.Close()
+	if err := cq.InvalidateLMQNext(b); err != nil {
+		return err
 	}
 	if err := s.kv.Apply(b); err != nil {
-		return fmt.Errorf("store: write LMQ next offsets: %w", err)
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// snapshotLMQOffsets writes every LMQ's next offset and the marker saying
+// they match dispatch checkpoint cp. Called by Close once nothing can be
+// put or dispatched any more.
+func (s *Store) snapshotLMQOffsets(cp int64) error {
+	b := s.kv.Pebble().NewBatch()
+	defer func() { _ = b.Close() }()
+	var err error
+	s.commit.Locked(func() {
+		for k, next := range s.nextOffsets {
+			if k.queue != message.LMQQueueID || !message.IsLMQ(k.topic) {
+				continue
+			}
+			if err = cq.SetLMQNext(b, k.topic, next); err != nil {
+				return
+			}
+			if b.Len() > 16<<20 {
+				if err = s.kv.Apply(b); err != nil {
+					return
+				}
+				_ = b.Close()
+				b = s.kv.Pebble().NewBatch()
+			}
+		}
+	})
+	if err == nil {
+		err = cq.SetLMQNextValid(b, cp)
+	}
+	if err == nil {
+		err = s.kv.Apply(b)
+	}
+	if err != nil {
+		return fmt.Errorf("store: snapshot LMQ next offsets: %w", err)
 	}
 	return nil
 }
@@ -406,6 +451,12 @@ func (s *Store) Close() error {
 	end := s.commit.WriteOffset()
 	lastStore := s.commit.LastStoreTime()
 	clean := s.dispatched.Load() == end && len(errs) == 0
+	if clean {
+		if err := s.snapshotLMQOffsets(s.dispatched.Load()); err != nil {
+			errs = append(errs, err)
+			clean = false
+		}
+	}
 	if err := s.commit.Close(); err != nil {
 		errs = append(errs, err)
 		clean = false

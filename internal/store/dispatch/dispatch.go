@@ -278,9 +278,6 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 			return nil, fmt.Errorf("dispatch: record %d, LMQ %s: %w", phy, l.Queue, err)
 		}
 		keys = appendKey(keys, k)
-		if err := cq.SetLMQNext(b, l.Queue, l.Offset+1); err != nil {
-			return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
-		}
 		// Ask first: the question also consumes the put's "fresh" mark. A
 		// fresh LMQ is known to be unregistered (blind insert); offset 0
 		// without the mark is a replay, checked against the registry.
