@@ -224,6 +224,7 @@ func (b *Broker) registerProcessors() {
 	b.registerPullProcessors()
 	b.registerQueryProcessors()
 	b.registerLMQProcessors()
+	b.registerOpsProcessors()
 	b.registerResetProcessors()
 }
 

@@ -270,6 +270,9 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 	default:
 		code = protocol.PullNotFound
 	}
+	if code == protocol.Success || code == protocol.PullRetryImmediately || res.Status == store.OffsetOverflowOne {
+		b.holds.pulled.record(h.ConsumerGroup, h.Topic, h.QueueID, next) // for GET_CONSUME_STATS
+	}
 	resp = remoting.NewResponse(p.req, int32(code), res.Status.String())
 	resp.ExtFields = protocol.EncodeHeader(&protocol.PullMessageResponseHeader{
 		SuggestWhichBrokerID: 0, NextBeginOffset: next, MinOffset: res.MinOffset, MaxOffset: res.MaxOffset,
@@ -306,10 +309,14 @@ type PullHolds struct {
 	closed  bool
 
 	loop *lifecycle.Loop
+
+	// pulled is the last pull offset per group and queue (see
+	// pull_offsets.go), kept here as the pull path's in-memory state.
+	pulled *pullOffsets
 }
 
 func newPullHolds(b *Broker) *PullHolds {
-	h := &PullHolds{b: b, byQueue: map[queueKey][]*pullRequest{}}
+	h := &PullHolds{b: b, byQueue: map[queueKey][]*pullRequest{}, pulled: newPullOffsets()}
 	h.maxHold.Store(int64(maxPullHold))
 	h.loop = lifecycle.NewLoop("pull-holds", pullHoldTick, func(context.Context) { h.run() })
 	h.loop.Start()

@@ -12,6 +12,12 @@ type OffsetWrapper struct {
 	ConsumerOffset int64 // committed consumer offset
 	PullOffset     int64
 	LastTimestamp  int64 // store time of the last consumed message, ms; 0 if none
+	// FirstUnconsumedTimestamp is a Bolide extension: the store time (ms)
+	// of the oldest message not consumed yet, 0 when the queue is fully
+	// consumed, so that lag can be shown in time. It is written only when
+	// non-zero, so the bodies of caught-up queues stay byte-identical to
+	// Java's, and Java's fastjson ignores the unknown key otherwise.
+	FirstUnconsumedTimestamp int64
 }
 
 func writeOffsetWrapper(w *fastjson.Writer, ow OffsetWrapper) {
@@ -20,6 +26,10 @@ func writeOffsetWrapper(w *fastjson.Writer, ow OffsetWrapper) {
 	w.Int(ow.BrokerOffset)
 	w.Key("consumerOffset")
 	w.Int(ow.ConsumerOffset)
+	if ow.FirstUnconsumedTimestamp != 0 { // keys in fastjson's (sorted) order
+		w.Key("firstUnconsumedTimestamp")
+		w.Int(ow.FirstUnconsumedTimestamp)
+	}
 	w.Key("lastTimestamp")
 	w.Int(ow.LastTimestamp)
 	w.Key("pullOffset")
@@ -34,6 +44,7 @@ func readOffsetWrapper(d *decoder, v *fastjson.Value, path string) (ow OffsetWra
 	}
 	ow.BrokerOffset = d.i64(o, "brokerOffset")
 	ow.ConsumerOffset = d.i64(o, "consumerOffset")
+	ow.FirstUnconsumedTimestamp = d.i64(o, "firstUnconsumedTimestamp")
 	ow.LastTimestamp = d.i64(o, "lastTimestamp")
 	ow.PullOffset = d.i64(o, "pullOffset")
 	return ow

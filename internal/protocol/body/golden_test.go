@@ -100,6 +100,12 @@ func goldens() []golden {
 			&ConsumeStats{ConsumeTps: 12.5, OffsetTable: map[MessageQueue]OffsetWrapper{
 				mq0: {BrokerOffset: 100, ConsumerOffset: 90, PullOffset: 95, LastTimestamp: 1700000000000},
 			}}, func() codec { return new(ConsumeStats) }, true},
+		// Bolide's firstUnconsumedTimestamp: written in key order when
+		// non-zero (absent above, where it is zero).
+		{"ConsumeStats/first-unconsumed", `{"consumeTps":0.0,"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"brokerOffset":100,"consumerOffset":90,"firstUnconsumedTimestamp":1700000000500,"lastTimestamp":1700000000000,"pullOffset":95}}}`,
+			&ConsumeStats{OffsetTable: map[MessageQueue]OffsetWrapper{
+				mq0: {BrokerOffset: 100, ConsumerOffset: 90, PullOffset: 95, LastTimestamp: 1700000000000, FirstUnconsumedTimestamp: 1700000000500},
+			}}, func() codec { return new(ConsumeStats) }, true},
 		{"ConsumeStats/string-keys", refConsumeStatsBrowser, &ConsumeStats{ConsumeTps: 12.5, OffsetTable: map[MessageQueue]OffsetWrapper{
 			mq1: {BrokerOffset: 7, ConsumerOffset: 7},
 			mq0: {BrokerOffset: 100, ConsumerOffset: 90, PullOffset: 95, LastTimestamp: 1700000000000},
