@@ -16,6 +16,13 @@
 //	pull.go      PULL_MESSAGE and long polling woken by store arrivals
 //	queries.go   offset and time lookups (GET_MAX/MIN_OFFSET, ...)
 //	lmq.go       GET_BROKER_RUNTIME_INFO, BOLIDE_GET_LMQ_LIST, INNER_MULTI_DISPATCH checks
+//	stats.go     GET_TOPIC_STATS_INFO, GET_CONSUME_STATS (from consume-queue rows only)
+//	connections.go  consumer/producer connections, QUERY_TOPIC_CONSUME_BY_WHO, running info forwarding
+//	query_msg.go QUERY_MESSAGE (key, unique key), VIEW_MESSAGE_BY_ID
+//	pull_offsets.go  last pull offset per group and queue (in-flight figures)
+//	offsets_groups.go  listings over the offset index (groups of a topic, topics of a group)
+//	reset.go     offset resets as logged operations: plan, apply, fences, undo
+//	offsets_reset.go  the reset log in the offset database
 package broker
 
 import (

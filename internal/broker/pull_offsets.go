@@ -102,3 +102,16 @@ func (p *pullOffsets) len() int {
 	}
 	return n
 }
+
+// forget drops the remembered pull offset of a queue (a reset moved the
+// group elsewhere; the old pull position would show as in flight).
+func (p *pullOffsets) forget(group, topic string, queue int32) {
+	if p == nil {
+		return
+	}
+	k := pullOffsetKey{group, topic, queue}
+	s := p.shard(k)
+	s.mu.Lock()
+	delete(s.m, k)
+	s.mu.Unlock()
+}

@@ -462,6 +462,9 @@ func (b *Broker) afterReset(r resetRequest, res *body.ResetOffsetResult) {
 	if len(applied.OffsetTable) == 0 {
 		return
 	}
+	for mq := range applied.OffsetTable {
+		b.holds.pulled.forget(r.group, mq.Topic, mq.QueueID)
+	}
 	info, online := b.clients.ConsumerGroup(r.group)
 	if !online || len(info.Clients) == 0 {
 		return
