@@ -72,8 +72,9 @@ func (b *Broker) holdsLMQ(name string) (bool, error) {
 
 // getTopicStatsInfo answers GET_TOPIC_STATS_INFO: min and max offset and
 // the store time of the last message of every queue (max(read, write)
-// queues). An LMQ this broker never held answers TOPIC_NOT_EXIST, so that
-// an admin asking every broker can tell "not here" from "empty".
+// queues). An LMQ this broker never held gets upstream's answer, one row of
+// zeros, marked with LMQAbsentField so that an admin asking every broker
+// can tell "not here" from "empty".
 func (b *Broker) getTopicStatsInfo(_ context.Context, _ *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
 	var h protocol.GetTopicStatsInfoRequestHeader
 	if err := decodeHeader(req, &h); err != nil {
@@ -85,7 +86,18 @@ func (b *Broker) getTopicStatsInfo(_ context.Context, _ *remoting.Conn, req *rem
 		if err != nil {
 			return nil, err
 		}
-		ok = held
+		if !held {
+			// Java's mqadmin asks every broker of a cluster and gives up on
+			// the first error, so answer as upstream does (one empty row)
+			// and say in an ext field, which Java ignores, that the LMQ is
+			// not here: Bolide's admin tells "absent" from "empty".
+			table := body.TopicStatsTable{OffsetTable: map[body.MessageQueue]body.TopicOffset{
+				{Topic: h.Topic, BrokerName: b.bc.BrokerName, QueueID: message.LMQQueueID}: {}}}
+			resp := success(req)
+			resp.ExtFields = map[string]string{protocol.LMQAbsentField: "true"}
+			resp.Body = table.Encode()
+			return resp, nil
+		}
 	}
 	if !ok {
 		return nil, fail(protocol.TopicNotExist, "topic[%s] not exist", h.Topic)

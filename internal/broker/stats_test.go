@@ -95,8 +95,7 @@ func TestTopicStatsInfo(t *testing.T) {
 	wantCode(t, "unknown topic", resp, protocol.TopicNotExist, "topic[Nope] not exist")
 	wantCode(t, "no header", call(t, b, cli, protocol.GetTopicStatsInfo, nil, nil), protocol.InvalidParameter, "")
 
-	// LMQs: one row for queue 0 where held; an LMQ never seen here is
-	// TOPIC_NOT_EXIST although every %LMQ% name has a synthetic config.
+	// LMQs: one row for queue 0 where held.
 	putTimed(t, b, "T", 0, "%LMQ%a")
 	lastA := putTimed(t, b, "T", 1, "%LMQ%a", "%LMQ%b")
 	ts, resp = topicStatsOf(t, b, cli, "%LMQ%a")
@@ -109,8 +108,16 @@ func TestTopicStatsInfo(t *testing.T) {
 	if got := ts.OffsetTable[mqOf(b, "%LMQ%b", 0)]; got.MaxOffset != 1 || len(ts.OffsetTable) != 1 {
 		t.Errorf("LMQ b stats %v", ts.OffsetTable)
 	}
-	_, resp = topicStatsOf(t, b, cli, "%LMQ%never")
-	wantCode(t, "unseen LMQ", resp, protocol.TopicNotExist, "topic[%LMQ%never] not exist")
+	if resp.ExtFields[protocol.LMQAbsentField] != "" {
+		t.Errorf("held LMQ marked absent: %v", resp.ExtFields)
+	}
+	// An LMQ never seen here: upstream's one row of zeros (Java's mqadmin
+	// aborts on an error from any broker of the cluster), marked absent.
+	ts, resp = topicStatsOf(t, b, cli, "%LMQ%never")
+	wantCode(t, "unseen LMQ", resp, protocol.Success, "")
+	if resp.ExtFields[protocol.LMQAbsentField] != "true" || fmt.Sprint(ts.OffsetTable) != fmt.Sprint(map[body.MessageQueue]body.TopicOffset{mqOf(b, "%LMQ%never", 0): {}}) {
+		t.Errorf("unseen LMQ: %v %v", resp.ExtFields, ts.OffsetTable)
+	}
 }
 
 func TestConsumeStats(t *testing.T) {

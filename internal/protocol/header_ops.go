@@ -9,6 +9,11 @@ type GetTopicStatsInfoRequestHeader struct {
 	Topic string `ext:"topic,required"`
 }
 
+// LMQAbsentField is the ext field of a Bolide broker's GET_TOPIC_STATS_INFO
+// answer ("true") when the LMQ asked for is not on that broker: the body is
+// then upstream's one row of zeros, which Java tools print as is.
+const LMQAbsentField = "bolideLmqAbsent"
+
 // GetConsumeStatsRequestHeader is the header of GET_CONSUME_STATS (208).
 // Topics are TopicList (";"-separated) if given, else Topic, else every
 // topic the group has offsets for.
