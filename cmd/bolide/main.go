@@ -48,6 +48,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newBrokerCmd(stdout, newLogger))
 	root.AddCommand(newStandaloneCmd(stdout, newLogger))
 	root.AddCommand(newBenchCmd(stdout))
+	root.AddCommand(newAdminCmd(stdout, stderr))
 	return root
 }
 
