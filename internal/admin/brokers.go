@@ -225,6 +225,22 @@ func fanOut[T any](ctx context.Context, brokers []Broker, timeout time.Duration,
 	return out
 }
 
+// applyAll runs a write (fn) on every broker at once and returns the
+// addresses of those that took it and the failures of the others.
+func applyAll(ctx context.Context, brokers []Broker, fn func(ctx context.Context, addr string) error) (done []string, fails []*BrokerError) {
+	done = []string{}
+	for _, an := range fanOut(ctx, brokers, adminTimeout, func(ctx context.Context, b Broker) (struct{}, error) {
+		return struct{}{}, fn(ctx, b.Addr)
+	}) {
+		if an.Err != nil {
+			fails = append(fails, failure(an.Broker, an.Err))
+			continue
+		}
+		done = append(done, an.Broker.Addr)
+	}
+	return done, fails
+}
+
 // failure wraps one broker's error.
 func failure(b Broker, err error) *BrokerError {
 	return &BrokerError{Broker: b.Name, Addr: b.Addr, Err: err}

@@ -207,17 +207,11 @@ func (a *Admin) UpdateSubGroup(ctx context.Context, addr, cluster string, cfg bo
 		}
 		targets = ms
 	}
-	res := &UpdateGroupResult{Brokers: []string{}, Config: groupView(cfg), cfg: cfg}
+	res := &UpdateGroupResult{Config: groupView(cfg), cfg: cfg}
 	var fails []*BrokerError
-	for _, an := range fanOut(ctx, targets, adminTimeout, func(ctx context.Context, b Broker) (struct{}, error) {
-		return struct{}{}, a.c.UpdateGroup(ctx, b.Addr, cfg)
-	}) {
-		if an.Err != nil {
-			fails = append(fails, failure(an.Broker, an.Err))
-			continue
-		}
-		res.Brokers = append(res.Brokers, an.Broker.Addr)
-	}
+	res.Brokers, fails = applyAll(ctx, targets, func(ctx context.Context, addr string) error {
+		return a.c.UpdateGroup(ctx, addr, cfg)
+	})
 	if len(res.Brokers) == 0 && len(fails) > 0 {
 		return nil, partial(fails)
 	}
@@ -371,17 +365,11 @@ func (a *Admin) DeleteSubGroup(ctx context.Context, addr, cluster, group string,
 		}
 		targets = ms
 	}
-	res := &DeleteGroupResult{Group: group, Cluster: cluster, Brokers: []string{}}
+	res := &DeleteGroupResult{Group: group, Cluster: cluster}
 	var fails []*BrokerError
-	for _, an := range fanOut(ctx, targets, adminTimeout, func(ctx context.Context, b Broker) (struct{}, error) {
-		return struct{}{}, a.c.DeleteGroup(ctx, b.Addr, group, cleanOffset)
-	}) {
-		if an.Err != nil {
-			fails = append(fails, failure(an.Broker, an.Err))
-			continue
-		}
-		res.Brokers = append(res.Brokers, an.Broker.Addr)
-	}
+	res.Brokers, fails = applyAll(ctx, targets, func(ctx context.Context, addr string) error {
+		return a.c.DeleteGroup(ctx, addr, group, cleanOffset)
+	})
 	if addr == "" {
 		for _, t := range []string{retryTopicPrefix + group, "%DLQ%" + group} {
 			if _, err := a.DeleteTopic(ctx, t, cluster); err != nil {

@@ -97,17 +97,11 @@ func (a *Admin) UpdateTopic(ctx context.Context, addr, cluster string, tc TopicC
 		}
 		targets = ms
 	}
-	res := &UpdateTopicResult{Brokers: []string{}, Config: tc}
+	res := &UpdateTopicResult{Config: tc}
 	var fails []*BrokerError
-	for _, an := range fanOut(ctx, targets, adminTimeout, func(ctx context.Context, b Broker) (struct{}, error) {
-		return struct{}{}, a.c.UpdateTopic(ctx, b.Addr, tc.config())
-	}) {
-		if an.Err != nil {
-			fails = append(fails, failure(an.Broker, an.Err))
-			continue
-		}
-		res.Brokers = append(res.Brokers, an.Broker.Addr)
-	}
+	res.Brokers, fails = applyAll(ctx, targets, func(ctx context.Context, addr string) error {
+		return a.c.UpdateTopic(ctx, addr, tc.config())
+	})
 	if len(res.Brokers) == 0 && len(fails) > 0 {
 		return nil, partial(fails)
 	}
@@ -190,17 +184,11 @@ func (a *Admin) DeleteTopic(ctx context.Context, topic, cluster string) (*Delete
 	if err != nil {
 		return nil, err
 	}
-	res := &DeleteTopicResult{Topic: topic, Cluster: cluster, Brokers: []string{}, Namesrvs: []string{}}
+	res := &DeleteTopicResult{Topic: topic, Cluster: cluster, Namesrvs: []string{}}
 	var fails []*BrokerError
-	for _, an := range fanOut(ctx, masters, adminTimeout, func(ctx context.Context, b Broker) (struct{}, error) {
-		return struct{}{}, a.c.DeleteTopicInBroker(ctx, b.Addr, topic)
-	}) {
-		if an.Err != nil {
-			fails = append(fails, failure(an.Broker, an.Err))
-			continue
-		}
-		res.Brokers = append(res.Brokers, an.Broker.Addr)
-	}
+	res.Brokers, fails = applyAll(ctx, masters, func(ctx context.Context, addr string) error {
+		return a.c.DeleteTopicInBroker(ctx, addr, topic)
+	})
 	for _, ns := range a.c.NamesrvAddrs() {
 		cctx, cancel := withTimeout(ctx, adminTimeout)
 		err := a.c.DeleteTopicInNamesrv(cctx, ns, cluster, topic)
