@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -344,6 +345,8 @@ func (b *Broker) planUndo(r resetRequest) ([]body.ResetQueue, error) {
 }
 
 // planReset finds the queues of the topic and each one's target offset.
+// A topic may have a thousand queues and each target is a few consume-queue
+// lookups, so the queues are planned on every CPU at once.
 func (b *Broker) planReset(r resetRequest) ([]body.ResetQueue, error) {
 	queues, err := b.resetQueues(r.topic)
 	if err != nil {
@@ -352,28 +355,39 @@ func (b *Broker) planReset(r resetRequest) ([]body.ResetQueue, error) {
 	if !b.groupKnown(r.group) {
 		return nil, fail(protocol.SubscriptionGroupNotExist, "subscription group [%s] does not exist on broker %s", r.group, b.cfg.Broker.BrokerName)
 	}
-	name := b.cfg.Broker.BrokerName
-	var out []body.ResetQueue
-	for q := range queues {
-		if r.queueID >= 0 && q != r.queueID {
-			continue
-		}
-		e := body.ResetQueue{Topic: r.topic, BrokerName: name, QueueID: q, Old: -1}
-		cur, found, err := b.offsets.Query(r.group, r.topic, q)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			e.Old = cur
-		}
-		e.New, e.Reason = b.resetTarget(r, q)
-		if e.Reason != "" {
-			e.New, e.Status = e.Old, body.ResetSkipped
-		} else {
-			e.Status = outcome(e, r.dryRun)
-		}
-		out = append(out, e)
+	committed, err := b.offsets.TopicOffsets(r.group, r.topic)
+	if err != nil {
+		return nil, err
 	}
+	name := b.cfg.Broker.BrokerName
+	var ids []int32
+	for q := range queues {
+		if r.queueID < 0 || q == r.queueID {
+			ids = append(ids, q)
+		}
+	}
+	out := make([]body.ResetQueue, len(ids))
+	workers := min(runtime.GOMAXPROCS(0), len(ids))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(ids); i += workers {
+				q := ids[i]
+				e := body.ResetQueue{Topic: r.topic, BrokerName: name, QueueID: q, Old: -1}
+				if cur, ok := committed[q]; ok {
+					e.Old = cur
+				}
+				e.New, e.Reason = b.resetTarget(r, q)
+				if e.Reason != "" {
+					e.New, e.Status = e.Old, body.ResetSkipped
+				} else {
+					e.Status = outcome(e, r.dryRun)
+				}
+				out[i] = e
+			}
+		})
+	}
+	wg.Wait()
 	if r.queueID >= queues {
 		out = append(out, body.ResetQueue{Topic: r.topic, BrokerName: name, QueueID: r.queueID, Old: -1, New: -1,
 			Status: body.ResetSkipped, Reason: fmt.Sprintf("no queue %d: the topic has %d", r.queueID, queues)})
@@ -408,30 +422,35 @@ func (b *Broker) resetQueues(topic string) (int32, error) {
 	return max(tc.ReadQueueNums, tc.WriteQueueNums), nil
 }
 
-// resetTarget computes one queue's new offset, or why it is skipped.
+// resetTarget computes one queue's new offset, or why it is skipped. A
+// time search already answers within the queue's [min, max].
 func (b *Broker) resetTarget(r resetRequest, q int32) (int64, string) {
-	minOff, err := b.store.MinOffset(r.topic, q)
-	if err != nil {
-		return 0, fmt.Sprintf("min offset: %v", err)
-	}
-	maxOff, err := b.store.MaxOffset(r.topic, q)
-	if err != nil {
-		return 0, fmt.Sprintf("max offset: %v", err)
-	}
 	switch {
 	case r.offset >= 0:
+		minOff, err := b.store.MinOffset(r.topic, q)
+		if err != nil {
+			return 0, fmt.Sprintf("min offset: %v", err)
+		}
+		maxOff, err := b.store.MaxOffset(r.topic, q)
+		if err != nil {
+			return 0, fmt.Sprintf("max offset: %v", err)
+		}
 		if r.offset < minOff || r.offset > maxOff {
 			return 0, fmt.Sprintf("offset %d outside the queue's [%d, %d]", r.offset, minOff, maxOff)
 		}
 		return r.offset, ""
 	case r.timestamp < 0:
+		maxOff, err := b.store.MaxOffset(r.topic, q)
+		if err != nil {
+			return 0, fmt.Sprintf("max offset: %v", err)
+		}
 		return maxOff, ""
 	}
 	off, err := b.store.OffsetByTime(r.topic, q, r.timestamp, cq.Lower)
 	if err != nil {
 		return 0, fmt.Sprintf("search by time: %v", err)
 	}
-	return min(max(off, minOff), maxOff), ""
+	return off, ""
 }
 
 // groupKnown: a reset needs a group that exists in some form — configured,

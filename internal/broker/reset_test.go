@@ -377,3 +377,30 @@ func TestResetAtomicUnderCrash(t *testing.T) {
 	}
 	t.Logf("%d crash points: %v", len(clones), outcomes)
 }
+
+// Reset records are kept resetLogRetention, then pruned by a later reset
+// through the time index.
+func TestResetLogPruned(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	b := &Broker{cfg: Config{Logger: log}, log: log}
+	m, err := newOffsetManagerFS(b, "offsets", pebblevfs.NewMem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	res := func(id string) *body.ResetOffsetResult {
+		return &body.ResetOffsetResult{OpID: id, Group: "g", Topic: "T",
+			Queues: []body.ResetQueue{{Topic: "T", QueueID: 0, Old: -1, New: 1, Status: body.ResetApplied}}}
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(resetLogRetention + 30*time.Minute)} {
+		if err := m.applyReset(res(fmt.Sprint("op", i)), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"op0": false, "op1": true, "op2": true} {
+		if _, ok, err := m.resetRecord(id); err != nil || ok != want {
+			t.Errorf("%s kept %v (%v), want %v", id, ok, err, want)
+		}
+	}
+}
