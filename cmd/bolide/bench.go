@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bolidemq/bolide/internal/admin"
 	"github.com/bolidemq/bolide/internal/bench"
 	"github.com/bolidemq/bolide/internal/client"
 	"github.com/bolidemq/bolide/internal/config"
@@ -65,10 +66,10 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 func newBenchCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
-		Short: "Load generators: produce, consume, lmq",
+		Short: "Load generators: produce, consume, lmq, admin",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchLMQCmd(stdout))
+	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchLMQCmd(stdout), newBenchAdminCmd(stdout))
 	return cmd
 }
 
@@ -360,6 +361,114 @@ func newBenchLMQCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().IntVar(&brokerPID, "broker-pid", 0, "read the broker's VmRSS from /proc/<pid>/status (same host)")
 	cmd.Flags().StringVar(&waitReady, "wait-ready", "", "only wait until this broker answers GET_MAX_OFFSET on an LMQ and print the time")
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 5*time.Minute, "bound of --wait-ready")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	return cmd
+}
+
+// benchAdminCLI runs one mqadmin command line in process for `bench admin`.
+func benchAdminCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return admin.Run(ctx, args, admin.IO{Stdout: stdout, Stderr: stderr})
+}
+
+func newBenchAdminCmd(stdout io.Writer) *cobra.Command {
+	var (
+		bt           benchTarget
+		group        string
+		load         bool
+		count        int64
+		size         int
+		keys         int
+		producers    int
+		window       int
+		oneway       bool
+		queries      int
+		resets       int
+		cliQueries   int
+		cliResets    int
+		drainTimeout time.Duration
+		quiet        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Time queryMsgByKey, queryMsgByUniqueKey and resetOffsetByTime on a loaded topic",
+		Long: "Load the topic (--queues queues, created if missing) with --count --size-byte messages, message i\n" +
+			"carrying the key k<i mod --keys>, from --producers connections with --window sends in flight each, and\n" +
+			"wait until the brokers have indexed everything (dispatchBehindBytes 0). --load=false skips this and\n" +
+			"measures what the topic holds (give the --keys of its load).\n\n" +
+			"Then, one request at a time from one client: --queries QUERY_MESSAGE by random key (maxNum 64,\n" +
+			"all time), --queries by the unique key of messages pulled at random positions, UPDATE_CONSUMER_OFFSET\n" +
+			"of --group on every queue, and --resets BOLIDE_RESET_OFFSET operations alternating between two store\n" +
+			"times of the load (so each moves every queue). --cli-queries runs each of queryMsgByKey and\n" +
+			"queryMsgByUniqueKey and --cli-resets runs of resetOffsetByTime go through the mqadmin code as well\n" +
+			"(in process, --json), timed end to end: a new client, connection and route lookup each.\n" +
+			"queryMsgByUniqueKey writes bodies under $TMPDIR/rocketmq/msgbodys, as mqadmin does.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ns, err := bt.namesrvs()
+			if err != nil {
+				return err
+			}
+			if load && (producers <= 0 || window <= 0 || count <= 0) {
+				return errors.New("--producers, --window and --count must be > 0")
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			c := client.New(client.Config{NamesrvAddrs: ns})
+			defer c.Close()
+			var senders []bench.Sender
+			var route *client.Route
+			if load {
+				var closeSenders func()
+				senders, route, closeSenders, err = bt.senders(ctx, ns, producers, stdout)
+				defer closeSenders()
+			} else {
+				route, err = bt.route(ctx, c, stdout)
+			}
+			if err != nil {
+				return err
+			}
+			cfg := bench.AdminConfig{
+				Topic: bt.topic, Queues: route.ReadQueues, Namesrv: bt.namesrv, Group: group,
+				Load: load, Count: count, Size: size, Window: window, Oneway: oneway, Keys: keys, DrainTimeout: drainTimeout,
+				Queries: queries, Resets: resets, Log: stdout,
+			}
+			if cliQueries > 0 || cliResets > 0 {
+				cfg.CLI, cfg.CLIQueries, cfg.CLIResets = benchAdminCLI, cliQueries, cliResets
+			}
+			if !quiet {
+				cfg.Progress.W = stdout
+			}
+			res, err := bench.Admin(ctx, senders, c, cfg)
+			if err != nil {
+				return err
+			}
+			if err := res.WriteSummary(stdout); err != nil {
+				return err
+			}
+			if res.Load != nil && res.Load.Errors > 0 {
+				return fmt.Errorf("%d sends failed", res.Load.Errors)
+			}
+			return nil
+		},
+	}
+	bt.flags(cmd)
+	for name, def := range map[string]string{"topic": "BenchAdminTopic", "queues": "1000"} {
+		cmd.Flags().Lookup(name).DefValue = def
+		_ = cmd.Flags().Set(name, def)
+	}
+	cmd.Flags().StringVar(&group, "group", bench.DefaultAdminGroup, "consumer group whose offsets are committed and reset")
+	cmd.Flags().BoolVar(&load, "load", true, "load the topic first (false: measure what it holds)")
+	cmd.Flags().Int64Var(&count, "count", 10_000_000, "messages to load")
+	cmd.Flags().IntVar(&size, "size", 100, "message body size in bytes (>= 8)")
+	cmd.Flags().IntVar(&keys, "keys", 1_000_000, "distinct message keys (message i carries k<i mod keys>)")
+	cmd.Flags().IntVar(&producers, "producers", 4, "producers, each with its own connection")
+	cmd.Flags().IntVar(&window, "window", 32, "sends in flight per producer")
+	cmd.Flags().BoolVar(&oneway, "oneway", false, "load with oneway sends")
+	cmd.Flags().IntVar(&queries, "queries", 2000, "key queries, and unique-key queries, over QUERY_MESSAGE")
+	cmd.Flags().IntVar(&resets, "resets", 5, "BOLIDE_RESET_OFFSET operations")
+	cmd.Flags().IntVar(&cliQueries, "cli-queries", 200, "runs of queryMsgByKey and of queryMsgByUniqueKey through the admin commands (0: none)")
+	cmd.Flags().IntVar(&cliResets, "cli-resets", 5, "runs of resetOffsetByTime through the admin commands (0: none)")
+	cmd.Flags().DurationVar(&drainTimeout, "drain-timeout", 30*time.Minute, "wait at most this long after the last send for the brokers to index everything")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd
 }
