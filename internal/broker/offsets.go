@@ -30,11 +30,12 @@ const offsetSyncInterval = time.Second
 
 // OffsetManager holds consumer offsets in a small pebble database of its
 // own: key group\x00topic\x00queueId(4 BE), value offset (8 BE). Commits
-// are applied without waiting for the disk (pebble still writes them to
-// its WAL, so a process crash loses nothing); a background loop syncs the
+// are applied without waiting for the disk; a background loop syncs the
 // WAL once a second when something changed, batching every commit of that
-// second into one fsync, and Close syncs and flushes. An OS crash can thus
-// lose at most the last second of commits, which consumers re-deliver.
+// second into one fsync, and Close syncs and flushes. A crash (of the
+// process too: pebble buffers unsynced WAL records itself) can thus lose at
+// most the last second of commits, which consumers re-deliver. Resets are
+// synced before they are answered.
 //
 // LMQ offsets are ordinary rows (queue 0): nothing has to be created first,
 // and millions of LMQ groups cost rows, not memory.

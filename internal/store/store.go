@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -282,24 +283,10 @@ func (s *Store) loadLMQOffsets(valid bool) error {
 		}
 	} else if s.cq.LMQCount() > 0 {
 		start := time.Now()
-		for after := ""; ; {
-			page, err := s.cq.ListLMQs("", after, 10000)
-			if err != nil {
-				return fmt.Errorf("store: list LMQs: %w", err)
-			}
-			for _, l := range page {
-				max, err := s.cq.MaxOffset(l.Name, message.LMQQueueID)
-				if err != nil {
-					return fmt.Errorf("store: max offset of %s: %w", l.Name, err)
-				}
-				if max > 0 {
-					s.nextOffsets[queueKey{l.Name, message.LMQQueueID}] = max
-				}
-			}
-			if len(page) < 10000 {
-				break
-			}
-			after = page[len(page)-1].Name
+		if _, err := s.cq.DeriveLMQNext(runtime.GOMAXPROCS(0), func(name string, next int64) {
+			s.nextOffsets[queueKey{name, message.LMQQueueID}] = next
+		}); err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
 		s.log.Info("LMQ next offsets derived from the consume queues (no clean-close snapshot)",
 			"lmqs", s.cq.LMQCount(), "took", time.Since(start))
@@ -309,7 +296,12 @@ func (s *Store) loadLMQOffsets(valid bool) error {
 	if err := cq.InvalidateLMQNext(b); err != nil {
 		return err
 	}
+	// Synced: pebble keeps unsynced WAL records in its own buffer, so even
+	// a process crash would lose the deletion and trust a stale snapshot.
 	if err := s.kv.Apply(b); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := s.kv.Sync(); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil

@@ -1,9 +1,11 @@
 package cq
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -102,6 +104,93 @@ func (s *Store) LoadLMQNext(fn func(name string, next int64)) (int, error) {
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return n, fmt.Errorf("cq: load LMQ next offsets: %w", err)
+	}
+	return n, nil
+}
+
+// DeriveLMQNext calls fn with the next offset (last row's offset + 1) of
+// every registered LMQ that has rows: the recovery path when no snapshot
+// can be trusted. The registry is read in batches of names in key order;
+// workers (one per CPU, each with one consume-queue iterator) find each
+// batch's last rows with seeks in key order, which are far cheaper than an
+// iterator per LMQ (that took 11 s for a million). fn is called from one
+// goroutine at a time, in no particular order.
+func (s *Store) DeriveLMQNext(workers int, fn func(name string, next int64)) (int, error) {
+	const batch = 4096
+	lower := []byte{kvdb.PrefixLMQ}
+	reg, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: kvdb.PrefixEnd(lower)})
+	if err != nil {
+		return 0, fmt.Errorf("cq: derive LMQ next offsets: %w", err)
+	}
+	type found struct {
+		name string
+		next int64
+	}
+	names := make(chan []string, workers)
+	results := make(chan []found, workers)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Go(func() {
+			cqLower := []byte{kvdb.PrefixCQ}
+			rows, err := s.db.NewIter(&pebble.IterOptions{LowerBound: cqLower, UpperBound: kvdb.PrefixEnd(cqLower)})
+			if err != nil {
+				errs <- err
+				for range names { // keep the reader going
+				}
+				return
+			}
+			var prefix []byte
+			for page := range names {
+				out := make([]found, 0, len(page))
+				for _, name := range page {
+					prefix = appendQueuePrefix(prefix[:0], name, 0)
+					// The last row sorts just below PrefixEnd(prefix) (queue
+					// id 0: no carry into the name).
+					if !rows.SeekLT(kvdb.PrefixEnd(prefix)) || !bytes.HasPrefix(rows.Key(), prefix) {
+						continue
+					}
+					if k := rows.Key(); len(k) == len(prefix)+8 {
+						out = append(out, found{name, int64(binary.BigEndian.Uint64(k[len(prefix):])) + 1})
+					}
+				}
+				results <- out
+			}
+			if err := errors.Join(rows.Error(), rows.Close()); err != nil {
+				errs <- err
+			}
+		})
+	}
+	go func() {
+		page := make([]string, 0, batch)
+		for ok := reg.First(); ok; ok = reg.Next() {
+			page = append(page, string(reg.Key()[1:]))
+			if len(page) == batch {
+				names <- page
+				page = make([]string, 0, batch)
+			}
+		}
+		if len(page) > 0 {
+			names <- page
+		}
+		close(names)
+		wg.Wait()
+		close(results)
+		close(errs)
+	}()
+	n := 0
+	for out := range results {
+		for _, f := range out {
+			fn(f.name, f.next)
+		}
+		n += len(out)
+	}
+	all := []error{reg.Error(), reg.Close()}
+	for err := range errs {
+		all = append(all, err)
+	}
+	if err := errors.Join(all...); err != nil {
+		return n, fmt.Errorf("cq: derive LMQ next offsets: %w", err)
 	}
 	return n, nil
 }
