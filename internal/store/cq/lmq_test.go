@@ -200,3 +200,46 @@ func TestLMQPagingAll(t *testing.T) {
 		t.Fatalf("paged %d names (sorted %v), count %d", len(all), slices.IsSorted(all), s.LMQCount())
 	}
 }
+
+// DeriveLMQNext finds each registered LMQ's last row with any number of
+// workers, names that prefix one another included, and skips LMQs without
+// rows.
+func TestDeriveLMQNext(t *testing.T) {
+	db, s := openTest(t)
+	b := db.Pebble().NewBatch()
+	want := map[string]int64{}
+	for i := range 10000 {
+		name := fmt.Sprintf("%%LMQ%%n%d", i) // n1 prefixes n10, n100, ...
+		if err := s.RegisterNewLMQ(b, name, 1); err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			continue // registered, no rows yet
+		}
+		rows := int64(i%5 + 1)
+		for off := range rows {
+			if _, err := Put(b, name, 0, Entry{QueueOffset: off, PhyOffset: int64(i), Size: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want[name] = rows
+	}
+	if _, err := Put(b, "T", 0, Entry{QueueOffset: 0, Size: 1}); err != nil { // a topic's rows are not LMQs
+		t.Fatal(err)
+	}
+	if err := db.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 3} {
+		got := map[string]int64{}
+		n, err := s.DeriveLMQNext(workers, func(name string, next int64) { got[name] = next })
+		if err != nil || n != len(want) {
+			t.Fatalf("%d workers: %d found, %v; want %d", workers, n, err, len(want))
+		}
+		for name, next := range want {
+			if got[name] != next {
+				t.Fatalf("%d workers: %s next %d, want %d", workers, name, got[name], next)
+			}
+		}
+	}
+}
