@@ -75,6 +75,7 @@ func (b *Broker) runtimeInfo(boot time.Time) map[string]string {
 		"commitLogMaxOffset":       itoa(st.CommitLogWriteOffset),
 		"dispatchBehindBytes":      itoa(behind),
 		"remainHowManyDataToFlush": humanReadableBytes(unflushed),
+		"brokerActive":             "true", // it answered; upstream reports false on a slave acting for no master
 		// Bolide's
 		"commitLogFlushedOffset": itoa(st.CommitLogFlushed),
 		"lmqCount":               itoa(st.LMQCount),
