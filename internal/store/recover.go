@@ -22,7 +22,7 @@ func (s *Store) loadCheckpoint() (int64, error) {
 func (s *Store) recoverDerived(checkpoint int64) error {
 	s.disp = dispatch.New(dispatch.Config{
 		Log: s.commit, DB: s.kv, CQ: s.cq, EnableLMQ: s.cfg.EnableLMQ, Index: !s.cfg.DisableIndex,
-		Logger: s.cfg.Logger, Registered: s.lmqRegistered,
+		Logger: s.cfg.Logger, Registered: s.lmqRegistered, Fresh: s.lmqFresh,
 	}, checkpoint)
 	end := s.commit.WriteOffset()
 	if checkpoint > end {
@@ -71,9 +71,15 @@ func (s *Store) dispatchAvailable() error {
 // lmqRegistered tells the dispatcher whether an LMQ created by a put still
 // needs registering: fresh LMQs are remembered until dispatched.
 func (s *Store) lmqRegistered(name string) bool {
+	_, fresh := s.freshLMQs.Load(name)
+	return !fresh
+}
+
+// lmqFresh drops the mark of a fresh LMQ the dispatcher has just counted
+// in the registry (LMQCount counts fresh marks, so dropping it before would
+// make the count dip by one meanwhile).
+func (s *Store) lmqFresh(name string) {
 	if _, fresh := s.freshLMQs.LoadAndDelete(name); fresh {
 		s.freshCount.Add(-1)
-		return false
 	}
-	return true
 }

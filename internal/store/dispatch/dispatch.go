@@ -60,8 +60,13 @@ type Config struct {
 	Logger    *slog.Logger
 	// Registered, when set, is asked whether an LMQ entry at an offset
 	// other than 0 must (re)register its LMQ (the store knows which LMQs
-	// its puts created since they were last registered).
+	// its puts created since they were last registered). It does not
+	// change anything: Fresh says when a fresh LMQ has been registered.
 	Registered func(name string) bool
+	// Fresh, when set, is told that a fresh LMQ (Registered said false)
+	// is now in the registry batch, so the store drops its mark. Called
+	// after the registry counted it, so the LMQ count never dips.
+	Fresh func(name string)
 }
 
 // Dispatcher dispatches records. One goroutine at a time may call its
@@ -278,13 +283,16 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 			return nil, fmt.Errorf("dispatch: record %d, LMQ %s: %w", phy, l.Queue, err)
 		}
 		keys = appendKey(keys, k)
-		// Ask first: the question also consumes the put's "fresh" mark. A
-		// fresh LMQ is known to be unregistered (blind insert); offset 0
-		// without the mark is a replay, checked against the registry.
+		// A fresh LMQ (the put created it) is known to be unregistered
+		// (blind insert); offset 0 without the mark is a replay, checked
+		// against the registry.
 		switch fresh := d.cfg.Registered != nil && !d.cfg.Registered(l.Queue); {
 		case fresh:
 			if err := d.cfg.CQ.RegisterNewLMQ(b, l.Queue, entry.StoreTime); err != nil {
 				return nil, fmt.Errorf("dispatch: register LMQ %s: %w", l.Queue, err)
+			}
+			if d.cfg.Fresh != nil {
+				d.cfg.Fresh(l.Queue)
 			}
 		case l.Offset == 0:
 			if _, err := d.cfg.CQ.RegisterLMQ(b, l.Queue, entry.StoreTime); err != nil {
