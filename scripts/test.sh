@@ -12,4 +12,7 @@ if [ -f test/go.mod ]; then
 		bash scripts/java-oracle.sh
 	fi
 	(cd test && go test -race -timeout 15m ./...)
+	# Tests of official-client paths that race inside the client itself
+	# (see the build tags in test/compat): the same package without -race.
+	(cd test && go test -timeout 10m -run 'TestOfficialClientResetWhileConsuming' ./compat/)
 fi

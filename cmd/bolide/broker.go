@@ -17,6 +17,7 @@ import (
 
 	"github.com/bolidemq/bolide/internal/broker"
 	"github.com/bolidemq/bolide/internal/config"
+	"github.com/bolidemq/bolide/internal/metrics"
 	"github.com/bolidemq/bolide/internal/namesrv"
 )
 
@@ -41,9 +42,10 @@ func loadBrokerConfig(path string, log *slog.Logger) (config.Broker, error) {
 
 func newBrokerCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cobra.Command {
 	var (
-		confPath string
-		namesrvs string
-		host     string
+		confPath    string
+		namesrvs    string
+		host        string
+		metricsAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -68,7 +70,12 @@ func newBrokerCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cob
 			if len(bc.NamesrvAddr) == 0 {
 				return errors.New("no name server: set namesrvAddr in broker.conf, -n, or NAMESRV_ADDR")
 			}
-			b, err := broker.New(broker.Config{Broker: bc, Host: host, Logger: log})
+			if cmd.Flags().Changed("metrics-addr") {
+				if err := applyMetricsAddr(&bc, metricsAddr); err != nil {
+					return err
+				}
+			}
+			b, err := broker.New(broker.Config{Broker: bc, Host: host, Logger: log, Metrics: metrics.New(metrics.Options{Logger: log})})
 			if err != nil {
 				return err
 			}
@@ -77,12 +84,17 @@ func newBrokerCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cob
 				return err
 			}
 			fmt.Fprintf(stdout, "broker %s listening on %s, data in %s\n", bc.BrokerName, addr, bc.StorePathRootDir)
+			if m := b.MetricsAddr(); m != "" {
+				fmt.Fprintf(stdout, "metrics on http://%s%s\n", m, metrics.Path)
+			}
 			return waitForSignal(cmd.Context(), log, b.Shutdown)
 		},
 	}
 	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
 	cmd.Flags().StringVarP(&namesrvs, "namesrv", "n", "", `name servers, "host:port;host:port" (overrides namesrvAddr)`)
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultBrokerMetricsAddr,
+		metricsAddrUsage+"; overrides metricsPromExporterHost/Port")
 	return cmd
 }
 
@@ -94,6 +106,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 		brokerPort  int
 		confPath    string
 		cpuProfile  string
+		metricsAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "standalone",
@@ -126,14 +139,30 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			}
 			bc.StorePathRootDir = dataDir
 			bc.ListenPort = brokerPort
-
-			ns := namesrv.New(namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()})
+			if confPath == "" || cmd.Flags().Changed("metrics-addr") {
+				if err := applyMetricsAddr(&bc, metricsAddr); err != nil {
+					return err
+				}
+			}
+			// One endpoint serves the broker's and the name server's series.
+			exp := metrics.New(metrics.Options{Logger: log})
+			nsCfg := namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()}
+			if bc.MetricsAddr() != "" {
+				nsCfg.Remoting.Observer = exp.ObserveNamesrvRPC
+			}
+			ns := namesrv.New(nsCfg)
 			nsAddr, err := ns.Listen(net.JoinHostPort(host, strconv.Itoa(namesrvPort)))
 			if err != nil {
 				return err
 			}
+			if bc.MetricsAddr() != "" {
+				if err := exp.AddNamesrv(ns, nsAddr.String()); err != nil {
+					_ = ns.Shutdown(context.Background())
+					return err
+				}
+			}
 			bc.NamesrvAddr = []string{nsAddr.String()}
-			b, err := broker.New(broker.Config{Broker: bc, Host: host, Logger: log})
+			b, err := broker.New(broker.Config{Broker: bc, Host: host, Logger: log, Metrics: exp})
 			if err != nil {
 				_ = ns.Shutdown(context.Background())
 				return err
@@ -146,6 +175,9 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			fmt.Fprintf(stdout, "name server listening on %s\nbroker %s listening on %s\ndata in %s\n",
 				nsAddr, bc.BrokerName, addr, dataDir)
 			fmt.Fprintf(stdout, "point clients at: NAMESRV_ADDR=%s\n", strings.TrimSpace(nsAddr.String()))
+			if m := b.MetricsAddr(); m != "" {
+				fmt.Fprintf(stdout, "metrics on http://%s%s\n", m, metrics.Path)
+			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
@@ -165,6 +197,8 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 	cmd.Flags().IntVar(&brokerPort, "broker-port", 10911, "broker port (0 picks a free one)")
 	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultBrokerMetricsAddr,
+		metricsAddrUsage+"; with -c, overrides metricsPromExporterHost/Port only when given")
 	return cmd
 }
 

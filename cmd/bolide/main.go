@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bolidemq/bolide/internal/metrics"
 	"github.com/bolidemq/bolide/internal/namesrv"
 )
 
@@ -54,8 +56,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 
 func newNamesrvCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cobra.Command {
 	var (
-		host string
-		port int
+		host        string
+		port        int
+		metricsAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "namesrv",
@@ -68,18 +71,41 @@ func newNamesrvCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *co
 			if err != nil {
 				return err
 			}
-			srv := namesrv.New(namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()})
+			cfg := namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()}
+			exp := metrics.New(metrics.Options{Logger: log})
+			if metricsAddr != "" {
+				cfg.Remoting.Observer = exp.ObserveNamesrvRPC
+			}
+			srv := namesrv.New(cfg)
 			addr, err := srv.Listen(net.JoinHostPort(host, strconv.Itoa(port)))
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "name server listening on %s\n", addr)
-			return waitForSignal(cmd.Context(), log, srv.Shutdown)
+			if metricsAddr != "" {
+				maddr, err := startNamesrvMetrics(exp, srv, addr.String(), metricsAddr)
+				if err != nil {
+					return errors.Join(err, srv.Shutdown(context.Background()))
+				}
+				fmt.Fprintf(stdout, "metrics on http://%s%s\n", maddr, metrics.Path)
+			}
+			return waitForSignal(cmd.Context(), log, func(ctx context.Context) error {
+				return errors.Join(exp.Shutdown(ctx), srv.Shutdown(ctx))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 9876, "port to listen on (0 picks a free one)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultNamesrvMetricsAddr, metricsAddrUsage)
 	return cmd
+}
+
+// startNamesrvMetrics serves a lone name server's metrics on addr.
+func startNamesrvMetrics(exp *metrics.Exporter, srv *namesrv.Server, nsAddr, addr string) (net.Addr, error) {
+	if err := exp.AddNamesrv(srv, nsAddr); err != nil {
+		return nil, err
+	}
+	return exp.Listen(addr)
 }
 
 // waitForSignal blocks until SIGINT or SIGTERM (or ctx ends), then shuts

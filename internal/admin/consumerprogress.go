@@ -30,8 +30,14 @@ type ConsumerProgress struct {
 	DiffTotal     int64                   `json:"diffTotal"`
 	InflightTotal int64                   `json:"inflightTotal"`
 	Errors        []Failure               `json:"errors,omitempty"`
+	// Status is the group's lag status (OK, WARN, ERR) from the brokers'
+	// lag evaluators, "" when none evaluates it; Advice their findings
+	// (--advice).
+	Status string        `json:"status,omitempty"`
+	Advice []AdviceEntry `json:"advice,omitempty"`
 
 	showClientIP bool
+	showAdvice   bool
 }
 
 // ConsumerQueueProgress is one queue of a group's progress.
@@ -51,6 +57,9 @@ type ConsumerQueueProgress struct {
 	// LagMillis is the age of the oldest unconsumed message: 0 when the
 	// group is caught up, null when the broker did not say.
 	LagMillis *int64 `json:"lagMillis"`
+	// Status is the queue's lag status (OK, WARN, STOP, STALL, REWIND),
+	// "" when the broker does not evaluate it.
+	Status string `json:"status,omitempty"`
 }
 
 // ConsumerProgressOptions are the options of consumerProgress -g.
@@ -59,6 +68,7 @@ type ConsumerProgressOptions struct {
 	Topic        string // "" for every topic the group has offsets for
 	Cluster      string // -c: cluster name or LMQ parent topic
 	ShowClientIP bool
+	Advice       bool // list the lag evaluators' findings
 }
 
 // groupBrokers returns the brokers that may hold group's offsets: for an
@@ -174,6 +184,7 @@ func (a *Admin) ConsumerProgress(ctx context.Context, o ConsumerProgressOptions)
 		res.InflightTotal += q.Inflight
 		res.Queues = append(res.Queues, q)
 	}
+	a.addLagStatus(ctx, brokers, o, res)
 	res.Errors = failuresJSON(fails)
 	return res, partial(fails)
 }
@@ -211,11 +222,11 @@ func (a *Admin) queueClients(ctx context.Context, brokers []Broker, group string
 // #LagTime column after #Diff.
 func (r *ConsumerProgress) writeText(w io.Writer, loc *time.Location) {
 	if r.showClientIP {
-		fmt.Fprintf(w, "%-64s  %-32s  %-4s  %-20s  %-20s  %-20s %-20s %-20s %-20s%s\n",
-			"#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Client IP", "#Diff", "#LagTime", "#Inflight", "#LastTime")
+		fmt.Fprintf(w, "%-64s  %-32s  %-4s  %-20s  %-20s  %-20s %-20s %-20s %-8s %-20s%s\n",
+			"#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Client IP", "#Diff", "#LagTime", "#Status", "#Inflight", "#LastTime")
 	} else {
-		fmt.Fprintf(w, "%-64s  %-32s  %-4s  %-20s  %-20s  %-20s %-20s %-20s%s\n",
-			"#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Diff", "#LagTime", "#Inflight", "#LastTime")
+		fmt.Fprintf(w, "%-64s  %-32s  %-4s  %-20s  %-20s  %-20s %-20s %-8s %-20s%s\n",
+			"#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Diff", "#LagTime", "#Status", "#Inflight", "#LastTime")
 	}
 	for _, q := range r.Queues {
 		last := "N/A"
@@ -226,24 +237,31 @@ func (r *ConsumerProgress) writeText(w io.Writer, loc *time.Location) {
 		if q.LagMillis != nil {
 			lag = render.Lag(time.Duration(*q.LagMillis) * time.Millisecond)
 		}
+		status := q.Status
+		if status == "" {
+			status = "-"
+		}
 		if r.showClientIP {
 			ip := q.ClientIP
 			if ip == "" {
 				ip = "N/A"
 			}
-			fmt.Fprintf(w, "%-64s  %-32s  %-4d  %-20d  %-20d  %-20s %-20d %-20s %-20d %s\n",
+			fmt.Fprintf(w, "%-64s  %-32s  %-4d  %-20d  %-20d  %-20s %-20d %-20s %-8s %-20d %s\n",
 				render.Trunc(q.Topic, 64), render.Trunc(q.BrokerName, 32), q.QueueID, q.BrokerOffset, q.ConsumerOffset,
-				ip, q.Diff, lag, q.Inflight, last)
+				ip, q.Diff, lag, status, q.Inflight, last)
 		} else {
-			fmt.Fprintf(w, "%-64s  %-32s  %-4d  %-20d  %-20d  %-20d %-20s %-20d %s\n",
+			fmt.Fprintf(w, "%-64s  %-32s  %-4d  %-20d  %-20d  %-20d %-20s %-8s %-20d %s\n",
 				render.Trunc(q.Topic, 64), render.Trunc(q.BrokerName, 32), q.QueueID, q.BrokerOffset, q.ConsumerOffset,
-				q.Diff, lag, q.Inflight, last)
+				q.Diff, lag, status, q.Inflight, last)
 		}
 	}
 	fmt.Fprintf(w, "\n")
 	fmt.Fprintf(w, "Consume TPS: %.2f\n", r.ConsumeTps)
 	fmt.Fprintf(w, "Consume Diff Total: %d\n", r.DiffTotal)
 	fmt.Fprintf(w, "Consume Inflight Total: %d\n", r.InflightTotal)
+	if r.showAdvice {
+		r.writeAdvice(w)
+	}
 }
 
 // GroupSummary is one row of consumerProgress without -g.
@@ -347,8 +365,10 @@ func newConsumerProgressCmd(e *env) *cobra.Command {
 			fs.StringP("topicName", "t", "", "topic name")
 			fs.StringP("showClientIP", "s", "", "Show Client IP per Queue (true)")
 			fs.StringP("cluster", "c", "", "Cluster name or lmq parent topic, lmq is used to find the route.")
+			fs.Bool("advice", false, "print the lag evaluators' findings under the table (Bolide)")
 		},
 		func(ctx context.Context, cmd *cobra.Command, a *Admin) (result, error) {
+			advice, _ := cmd.Flags().GetBool("advice")
 			if !cmd.Flags().Changed("groupName") {
 				return asResult(a.GroupProgressList(ctx))
 			}
@@ -357,6 +377,7 @@ func newConsumerProgressCmd(e *env) *cobra.Command {
 				Topic:        str(cmd, "topicName"),
 				Cluster:      str(cmd, "cluster"),
 				ShowClientIP: javaBool(str(cmd, "showClientIP")),
+				Advice:       advice,
 			}))
 		})
 }

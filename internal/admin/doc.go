@@ -41,7 +41,11 @@
 // The default output is Java mqadmin's, column for column, with these
 // Bolide additions: consumerProgress has a #LagTime column after #Diff
 // (age of the oldest unconsumed message; "0s" when caught up, "-" when
-// the broker does not report it); resetOffsetByTime rows add #old,
+// the broker does not report it) and a #Status column after #LagTime (the
+// queue's lag status from the broker's lag evaluator: OK, WARN, STOP,
+// STALL, REWIND; "-" when the broker does not evaluate it, as Apache
+// RocketMQ brokers do not), and --advice prints the evaluators' findings
+// under the table (see docs/lag-advice.md); resetOffsetByTime rows add #old,
 // #status and #reason and end with the operation id; queryMsgByKey
 // truncates the merged result to -m (upstream issue #7526). Collections
 // Java prints in hash order (properties, maps) are sorted.
@@ -56,8 +60,10 @@
 //	                      maxOffset, lastUpdated}], putTps}
 //	consumerProgress -g  {group, topic, cluster, queues: [{topic, brokerName, queueId,
 //	                      brokerOffset, consumerOffset, pullOffset, clientIp, diff, inflight,
-//	                      lastTimestamp, lagMillis (null: unknown)}], consumeTps, diffTotal,
-//	                      inflightTotal}
+//	                      lastTimestamp, lagMillis (null: unknown), status}], consumeTps,
+//	                      diffTotal, inflightTotal, status, advice (--advice): [{brokerName,
+//	                      rule, severity, status, topic, queueIds, reason, suggestion,
+//	                      evidence}]}
 //	consumerProgress     {groups: [{group, count, version, type, model, tps, diffTotal}]}
 //	resetOffsetByTime    {opId, group, topic, timestamp, timestampText, force, dryRun, undo,
 //	                      queues: [{topic, brokerName, queueId, old (-1: none), new,
@@ -88,4 +94,9 @@
 //	sendMessage          {brokerName, queueId, queueOffset, sendStatus, msgId, offsetId}
 //	lmqList              {prefix, brokers: [{brokerName, addr, count, lmqs: [{name,
 //	                      firstSeen}], more}]}
+//	lagAdvice            {group, topic, cluster, groups: [{group, status, severity, totalLag,
+//	                      maxLagSeconds, complete, rule, brokerName, reason, suggestion,
+//	                      reports: [{brokerName, <lag report: docs/lag-advice.md>}]}],
+//	                      healthy, brokers: [{brokerName, addr, supported, tracked,
+//	                      skippedLmq, window, intervalMillis}]}
 package admin

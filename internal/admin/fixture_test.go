@@ -67,6 +67,9 @@ func newFixture(t *testing.T) *fixture {
 	cl := clienttest.StartCluster(t, 2, func(c *config.Broker) {
 		c.EnableLmq = true
 		c.EnableMultiDispatch = true
+		// No lag sampling during the run: #Status stays "-" whatever the
+		// run's duration (lagadvice_test.go covers the evaluator).
+		c.LagSampleIntervalSeconds = 3600
 	})
 	f := &fixture{t: t, cl: cl, addrs: map[string]string{}, now: time.Now().Add(time.Hour).UTC()}
 	for _, b := range cl.Brokers {

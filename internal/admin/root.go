@@ -76,6 +76,7 @@ func newRoot(e *env) *cobra.Command {
 		newDeleteSubGroupCmd(e),
 		newSendMessageCmd(e),
 		newLMQListCmd(e),
+		newLagAdviceCmd(e),
 	)
 	return root
 }

@@ -32,6 +32,8 @@ var rules = []rule{
 // (metrics/ reads store figures and owns the collectors).
 var directRules = []rule{
 	{"internal/store", []string{"github.com/prometheus/"}},
+	{"internal/broker", []string{"github.com/prometheus/"}},
+	{"internal/remoting", []string{"github.com/prometheus/"}},
 }
 
 func TestNoDirectPrometheusInStore(t *testing.T) {

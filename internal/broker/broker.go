@@ -23,6 +23,9 @@
 //	offsets_groups.go  listings over the offset index (groups of a topic, topics of a group)
 //	reset.go     offset resets as logged operations: plan, apply, fences, undo
 //	offsets_reset.go  the reset log in the offset database
+//	metrics.go   traffic counters and the MetricsExporter hook (no metrics library here)
+//	metrics_snapshot.go  MetricsSnapshot: the plain figures internal/metrics exports
+//	lag.go       lag sampling for internal/lag, BOLIDE_GET_LAG_ADVICE, LagReport
 package broker
 
 import (
@@ -58,6 +61,12 @@ type Config struct {
 	RegisterInterval time.Duration
 	// Remoting tunes the transport.
 	Remoting remoting.ServerConfig
+	// Lag tunes the lag evaluator (see lag.go).
+	Lag LagConfig
+	// Metrics, if set, exports the broker's metrics when the broker
+	// config says metricsExporterType=PROM (see metrics.go); nil exports
+	// nothing.
+	Metrics MetricsExporter
 }
 
 // Broker is a running broker.
@@ -76,10 +85,15 @@ type Broker struct {
 	holds   *PullHolds
 
 	resetLocks groupLocks // see reset.go
+	lags       lagState   // see lag.go
 	fences     fences
 
 	rs *remoting.Server
 	ns *remoting.Client
+
+	traffic     traffic         // see metrics.go
+	metrics     MetricsExporter // nil: metrics off
+	metricsAddr net.Addr
 
 	regMu     sync.Mutex
 	stopOnce  sync.Once
@@ -106,6 +120,16 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Remoting.Logger = cfg.Logger
 	}
 	b := &Broker{cfg: cfg, bc: cfg.Broker, log: cfg.Logger.With("component", "broker"), now: cfg.Now, done: make(chan struct{})}
+	if cfg.Metrics != nil && cfg.Broker.MetricsAddr() != "" {
+		b.metrics = cfg.Metrics
+		prev := cfg.Remoting.Observer
+		cfg.Remoting.Observer = func(code, resp int32, d time.Duration) {
+			if prev != nil {
+				prev(code, resp, d)
+			}
+			b.metrics.ObserveRPC(code, resp, d, false)
+		}
+	}
 	b.rs = remoting.NewServer(cfg.Remoting)
 	b.ns = remoting.NewClient(remoting.ClientConfig{Logger: cfg.Logger})
 	return b, nil
@@ -132,6 +156,11 @@ func (b *Broker) Listen() (string, error) {
 		return "", fmt.Errorf("broker: advertised address %q must be ip:port (set brokerIP1): %w", b.addr, err)
 	}
 	if err := b.open(storeHost); err != nil {
+		_ = ln.Close()
+		b.closeAll()
+		return "", err
+	}
+	if err := b.startMetrics(); err != nil {
 		_ = ln.Close()
 		b.closeAll()
 		return "", err
@@ -207,6 +236,7 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 	b.holds = newPullHolds(b)
 	b.stopFuncs = append(b.stopFuncs, b.holds.Close)
 	st.SetArrivalListener(b.holds.Arrived)
+	b.openLag()
 	return nil
 }
 
@@ -233,6 +263,7 @@ func (b *Broker) registerProcessors() {
 	b.registerLMQProcessors()
 	b.registerOpsProcessors()
 	b.registerResetProcessors()
+	b.registerLagProcessors()
 }
 
 // handle registers fn for code.

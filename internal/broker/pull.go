@@ -57,7 +57,8 @@ type pullRequest struct {
 
 	key      queueKey
 	deadline time.Time
-	index    int // in the deadline heap; -1 when not there
+	index    int       // in the deadline heap; -1 when not there
+	start    time.Time // arrival, for the latency of held pulls
 }
 
 type queueKey struct {
@@ -113,7 +114,7 @@ func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoti
 		}
 	}
 	p := &pullRequest{conn: conn, req: req, h: h, filter: filter, offset: h.QueueOffset,
-		key: queueKey{h.Topic, h.QueueID}, index: -1}
+		key: queueKey{h.Topic, h.QueueID}, index: -1, start: time.Now()}
 	suspend := h.HasFlag(protocol.PullFlagSuspend) && h.SuspendTimeoutMillis > 0
 	resp, hold, err := b.readPull(p, suspend)
 	if err != nil {
@@ -287,6 +288,7 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 			buf = append(buf, r...)
 		}
 		resp.Body = buf
+		b.traffic.pulled(h.Topic, h.ConsumerGroup, len(res.Records), n)
 	}
 	return resp, false, nil
 }
@@ -455,6 +457,7 @@ func (h *PullHolds) answer(p *pullRequest, mayHold bool) {
 	if err := p.conn.Reply(resp); err != nil && !errors.Is(err, remoting.ErrConnClosed) {
 		h.b.log.Debug("answer held pull", "topic", p.h.Topic, "queue", p.h.QueueID, "err", err)
 	}
+	h.b.observeRPC(p.req.Code, resp.Code, time.Since(p.start), true)
 }
 
 // Close stops the loop and answers every held pull with what its queue

@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -145,7 +144,11 @@ func (b *Broker) commitOffset(group, topic string, queueID int32, offset int64) 
 		}
 		b.fences.lift(k)
 	}
-	return "", b.offsets.Commit(group, topic, queueID, offset)
+	if err := b.offsets.Commit(group, topic, queueID, offset); err != nil {
+		return "", err
+	}
+	b.noteCommit(group, topic, queueID)
+	return "", nil
 }
 
 // pullFence is asked by every pull read: a pull of a fenced queue from
@@ -466,9 +469,12 @@ func (b *Broker) groupKnown(group string) bool {
 	return err == nil && has
 }
 
-// afterReset fences the applied queues of an online group, wakes pulls
-// held on them (so they are redirected now rather than at their
-// deadline), and tells the group's clients.
+// afterReset fences the applied queues of an online group and tells the
+// group's clients. Pulls held on those queues are left to their deadline:
+// the official Go client clears a queue's state on RESET_CONSUMER_CLIENT_OFFSET
+// without the lock its pull loop reads it under, so answering its held
+// pulls at the same moment invites that race (a pull redirected later is
+// for a queue the client has dropped, and it ignores it).
 func (b *Broker) afterReset(r resetRequest, res *body.ResetOffsetResult) {
 	applied := body.ResetOffsetBody{OffsetTable: map[body.MessageQueue]int64{}}
 	for _, q := range res.Queues {
@@ -481,6 +487,7 @@ func (b *Broker) afterReset(r resetRequest, res *body.ResetOffsetResult) {
 	if len(applied.OffsetTable) == 0 {
 		return
 	}
+	b.noteReset(r.group, applied.OffsetTable)
 	for mq := range applied.OffsetTable {
 		b.holds.pulled.forget(r.group, mq.Topic, mq.QueueID)
 	}
@@ -491,9 +498,6 @@ func (b *Broker) afterReset(r resetRequest, res *body.ResetOffsetResult) {
 	until := time.Now().Add(resetFenceTimeout)
 	for mq, off := range applied.OffsetTable {
 		b.fences.set(fenceKey{r.group, mq.Topic, mq.QueueID}, fence{op: res.OpID, offset: off, until: until})
-	}
-	for mq := range applied.OffsetTable {
-		b.holds.Arrived(mq.Topic, mq.QueueID, math.MaxInt64)
 	}
 	payload := applied.Encode()
 	for _, c := range info.Clients {

@@ -195,6 +195,7 @@ func (s *sender) sendOne(req *remoting.Command, t sendTarget) (*remoting.Command
 	if err != nil {
 		return nil, putError(t.h.Topic, err)
 	}
+	s.b.traffic.sent(t.h.Topic, lmqEntries(res), len(m.Body))
 	return s.respond(req, t.queue, res, m.UniqKey()), nil
 }
 
@@ -240,7 +241,21 @@ func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Comma
 	if err != nil {
 		return nil, putError(t.h.Topic, err)
 	}
+	sizes := make([]int, len(msgs))
+	for i, m := range msgs {
+		sizes[i] = len(m.Body)
+	}
+	s.b.traffic.sent(t.h.Topic, lmqEntries(res), sizes...)
 	return s.respond(req, t.queue, res, batchUniq), nil
+}
+
+// lmqEntries counts the LMQ entries a put wrote (for the metrics).
+func lmqEntries(res store.PutResult) int {
+	n := 0
+	for _, o := range res.LMQOffsets {
+		n += len(o)
+	}
+	return n
 }
 
 // putError maps a store failure to a response code.

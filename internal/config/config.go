@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,6 +64,38 @@ type Broker struct {
 	// by them.
 	ClusterTopicEnable bool
 	BrokerTopicEnable  bool
+	// LagSampleIntervalSeconds (Bolide's lagSampleIntervalSeconds) is how
+	// often the lag evaluator samples consumer offsets; 0 means 30 s.
+	LagSampleIntervalSeconds int
+	// MetricsExporterType is MetricsExporterPROM (Bolide's default) or
+	// MetricsExporterDisable. Upstream's OTLP_GRPC and LOG exporters are
+	// not built: naming them is an error rather than a silent no-op.
+	MetricsExporterType string
+	// MetricsPromExporterHost and MetricsPromExporterPort are where the
+	// Prometheus /metrics endpoint listens (default 127.0.0.1:5557; an
+	// empty host means 127.0.0.1, not upstream's brokerIP1, so that
+	// metrics stay private unless asked; port 0 picks a free one).
+	MetricsPromExporterHost string
+	MetricsPromExporterPort int
+}
+
+// Metrics exporter types (upstream MetricsExporterType names).
+const (
+	MetricsExporterDisable = "DISABLE"
+	MetricsExporterPROM    = "PROM"
+)
+
+// MetricsAddr is the host:port of the Prometheus endpoint, or "" when the
+// exporter is off.
+func (b *Broker) MetricsAddr() string {
+	if b.MetricsExporterType != MetricsExporterPROM {
+		return ""
+	}
+	host := b.MetricsPromExporterHost
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(b.MetricsPromExporterPort))
 }
 
 // DefaultBroker returns upstream's defaults (with the data directory under
@@ -90,6 +123,9 @@ func DefaultBroker() Broker {
 		MessageIndexEnable:          true,
 		ClusterTopicEnable:          true,
 		BrokerTopicEnable:           true,
+		MetricsExporterType:         MetricsExporterPROM,
+		MetricsPromExporterHost:     "127.0.0.1",
+		MetricsPromExporterPort:     5557,
 	}
 }
 
@@ -187,6 +223,26 @@ var setters = map[string]setter{
 	"messageIndexEnable":          boolean(func(b *Broker) *bool { return &b.MessageIndexEnable }),
 	"clusterTopicEnable":          boolean(func(b *Broker) *bool { return &b.ClusterTopicEnable }),
 	"brokerTopicEnable":           boolean(func(b *Broker) *bool { return &b.BrokerTopicEnable }),
+	"lagSampleIntervalSeconds":    integer(func(b *Broker) *int { return &b.LagSampleIntervalSeconds }, 1, 3600),
+	"metricsExporterType":         metricsExporterType,
+	"metricsPromExporterHost":     str(func(b *Broker) *string { return &b.MetricsPromExporterHost }),
+	"metricsPromExporterPort":     integer(func(b *Broker) *int { return &b.MetricsPromExporterPort }, 0, 65535),
+}
+
+// metricsExporterType accepts upstream's names and numbers
+// (MetricsExporterType.valueOf of either) for the exporters Bolide has.
+func metricsExporterType(b *Broker, v string) error {
+	switch v {
+	case MetricsExporterDisable, "0":
+		b.MetricsExporterType = MetricsExporterDisable
+	case MetricsExporterPROM, "2":
+		b.MetricsExporterType = MetricsExporterPROM
+	case "OTLP_GRPC", "1", "LOG", "3":
+		return fmt.Errorf("%s is not supported: Bolide exports metrics with PROM only (or DISABLE)", v)
+	default:
+		return fmt.Errorf("want PROM or DISABLE, got %q", v)
+	}
+	return nil
 }
 
 // ignored are upstream broker settings Bolide accepts without acting on
@@ -202,6 +258,13 @@ var ignored = []string{
 	"osPageCacheBusyTimeOutMills", "traceTopicEnable", "slaveReadEnable", "enableDLegerCommitLog",
 	"rocksdbCQDoubleWriteEnable", "storeType", "enablePropertyFilter", "filterSupportRetry",
 	"storePathConsumeQueue", "storePathIndex", "storeCheckpoint", "abortFile",
+	// OpenTelemetry tuning of upstream's exporters; Bolide's Prometheus
+	// endpoint is pull-only and cumulative.
+	"metricsGrpcExporterTarget", "metricsGrpcExporterHeader", "metricGrpcExporterTimeOutInMills",
+	"metricGrpcExporterIntervalInMills", "metricLoggingExporterIntervalInMills", "metricsInDelta",
+	"metricsOtelCardinalityLimit", "metricsLabel", "enableRequestMetrics", "enableConnectionMetrics",
+	"enableLagAndDlqMetrics", "enableRemotingMetrics", "enableMessageStoreMetrics", "enablePopMetrics",
+	"enableTransactionMetrics",
 }
 
 // SplitNamesrv splits a namesrvAddr value ("a:9876;b:9876").

@@ -65,3 +65,32 @@ func TestParseBrokerInvalid(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBrokerMetrics(t *testing.T) {
+	b := DefaultBroker()
+	if got := b.MetricsAddr(); got != "127.0.0.1:5557" {
+		t.Fatalf("default metrics address %q", got)
+	}
+	conf := "metricsExporterType=2\nmetricsPromExporterHost=\nmetricsPromExporterPort=0\nmetricsInDelta=true\nmetricsPromExporterPrt=1\n"
+	rep, err := ParseBroker(strings.NewReader(conf), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.MetricsAddr(); got != "127.0.0.1:0" {
+		t.Errorf("metrics address %q, want 127.0.0.1:0 (empty host is loopback)", got)
+	}
+	if !slices.Equal(rep.Unknown, []string{"metricsPromExporterPrt"}) || !slices.Equal(rep.Ignored, []string{"metricsInDelta"}) {
+		t.Errorf("report %+v", rep)
+	}
+	b = DefaultBroker()
+	if _, err := ParseBroker(strings.NewReader("metricsExporterType=DISABLE\n"), &b); err != nil || b.MetricsAddr() != "" {
+		t.Errorf("DISABLE: addr %q, err %v", b.MetricsAddr(), err)
+	}
+	for _, conf := range []string{"metricsExporterType=OTLP_GRPC", "metricsExporterType=LOG", "metricsExporterType=prom",
+		"metricsPromExporterPort=65536"} {
+		b := DefaultBroker()
+		if _, err := ParseBroker(strings.NewReader(conf), &b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v", conf, err)
+		}
+	}
+}

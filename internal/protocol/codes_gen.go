@@ -126,6 +126,7 @@ const (
 	ResetMasterFlushOffset               RequestCode = 908    // Broker-cluster internals.
 	BolideGetLMQList                     RequestCode = 10001  // Page through the broker's LMQ registry by name prefix (broker, Bolide admin).
 	BolideResetOffset                    RequestCode = 10002  // Reset a group's offsets as a logged operation: dry run, undo, per-queue outcome (broker, Bolide admin).
+	BolideGetLagAdvice                   RequestCode = 10003  // Lag status and advice of consumer groups from the broker's lag evaluator (broker, Bolide admin).
 	PopMessage                           RequestCode = 200050 // Pop messages; JSON headers only (broker).
 	AckMessage                           RequestCode = 200051 // Acknowledge a popped message (broker).
 	PeekMessage                          RequestCode = 200052 // Read messages without locking them (broker).
@@ -438,6 +439,8 @@ func (c RequestCode) String() string {
 		return "BOLIDE_GET_LMQ_LIST"
 	case BolideResetOffset:
 		return "BOLIDE_RESET_OFFSET"
+	case BolideGetLagAdvice:
+		return "BOLIDE_GET_LAG_ADVICE"
 	case PopMessage:
 		return "POP_MESSAGE"
 	case AckMessage:

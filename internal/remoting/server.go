@@ -32,6 +32,14 @@ type ServerConfig struct {
 	WriteTimeout time.Duration
 	// Logger receives connection-level events (default: discard).
 	Logger *slog.Logger
+	// Observer, if set, is told of every request a registered or unknown
+	// code answered: the request code, the response code and the time
+	// from dispatch to the processor's return. A request the processor
+	// keeps to answer later (a held pull returns no response and no error)
+	// is not reported; whoever answers it reports it. Observer runs on
+	// the request's goroutine: it must be fast and safe for concurrent use.
+	// Metrics hang here so that the transport needs no metrics library.
+	Observer func(requestCode, responseCode int32, elapsed time.Duration)
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -117,7 +125,18 @@ func (s *Server) OnConnClose(fn func(*Conn)) {
 
 // Process implements Processor by routing on the request code. An
 // unregistered code gets REQUEST_CODE_NOT_SUPPORTED, with Java's remark.
-func (s *Server) Process(ctx context.Context, conn *Conn, req *Command) (*Command, error) {
+func (s *Server) Process(ctx context.Context, conn *Conn, req *Command) (resp *Command, err error) {
+	if obs := s.cfg.Observer; obs != nil {
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				// Conn.run answers a panic with SYSTEM_ERROR.
+				obs(req.Code, codeSystemError, time.Since(start))
+				panic(p)
+			}
+			observe(obs, req.Code, resp, err, time.Since(start))
+		}()
+	}
 	s.regMu.RLock()
 	p := s.registry[req.Code]
 	s.regMu.RUnlock()
@@ -125,6 +144,20 @@ func (s *Server) Process(ctx context.Context, conn *Conn, req *Command) (*Comman
 		return nil, Errorf(codeRequestCodeNotSupported, " request type %d not supported", req.Code)
 	}
 	return p.Process(ctx, conn, req)
+}
+
+// observe reports one answered request to obs with the response code the
+// connection will send (see Conn.run).
+func observe(obs func(int32, int32, time.Duration), code int32, resp *Command, err error, d time.Duration) {
+	var re *Error
+	switch {
+	case err != nil && errors.As(err, &re):
+		obs(code, re.Code, d)
+	case err != nil:
+		obs(code, codeSystemError, d)
+	case resp != nil:
+		obs(code, resp.Code, d)
+	}
 }
 
 // Listen binds addr and serves it in the background until Shutdown.

@@ -138,7 +138,7 @@ func TestBolideNamesrvCommand(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "namesrv", "--port", "0", "--log-level", "warn")
+	cmd := exec.Command(bin, "namesrv", "--port", "0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

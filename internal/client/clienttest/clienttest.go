@@ -41,6 +41,13 @@ func Start(t testing.TB, mut ...func(*config.Broker)) *Env {
 // one name server; it returns once the name server knows all of them.
 func StartCluster(t testing.TB, n int, mut ...func(*config.Broker)) *Cluster {
 	t.Helper()
+	return StartClusterWith(t, n, nil, mut...)
+}
+
+// StartClusterWith is StartCluster with a hook that adjusts each broker's
+// broker.Config (for example to set a metrics exporter) before it starts.
+func StartClusterWith(t testing.TB, n int, setup func(*broker.Config), mut ...func(*config.Broker)) *Cluster {
+	t.Helper()
 	ns := namesrv.New(namesrv.Config{Settings: namesrv.DefaultSettings()})
 	nsAddr, err := ns.Listen("127.0.0.1:0")
 	if err != nil {
@@ -65,7 +72,11 @@ func StartCluster(t testing.TB, n int, mut ...func(*config.Broker)) *Cluster {
 		for _, m := range mut {
 			m(&bc)
 		}
-		b, err := broker.New(broker.Config{Broker: bc})
+		cfg := broker.Config{Broker: bc}
+		if setup != nil {
+			setup(&cfg)
+		}
+		b, err := broker.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
