@@ -18,6 +18,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // temporary directory, and returns it with a client connected to it.
 func startBroker(t *testing.T, mut func(*config.Broker)) (*Broker, *remoting.Client) {
 	t.Helper()
+	return startBrokerConfig(t, Config{Broker: testBrokerConfig(t, mut)})
+}
+
+// testBrokerConfig is the tests' broker config: data in a temporary
+// directory, a random port, small commit-log segments, LMQ on; mut, if
+// set, adjusts it.
+func testBrokerConfig(t *testing.T, mut func(*config.Broker)) config.Broker {
 	bc := config.DefaultBroker()
 	bc.StorePathRootDir = t.TempDir()
 	bc.ListenPort = 0
@@ -27,7 +34,7 @@ func startBroker(t *testing.T, mut func(*config.Broker)) (*Broker, *remoting.Cli
 	if mut != nil {
 		mut(&bc)
 	}
-	return startBrokerConfig(t, Config{Broker: bc})
+	return bc
 }
 
 // startBrokerConfig runs a broker with cfg (its data directory and port

@@ -44,17 +44,8 @@ type lagEnv struct {
 
 func startLagBroker(t *testing.T, base time.Time, mut func(*config.Broker)) *lagEnv {
 	t.Helper()
-	bc := config.DefaultBroker()
-	bc.StorePathRootDir = t.TempDir()
-	bc.ListenPort = 0
-	bc.MappedFileSizeCommitLog = 1 << 20
-	bc.EnableLmq = true
-	bc.EnableMultiDispatch = true
-	if mut != nil {
-		mut(&bc)
-	}
 	clk := &lagClock{t: base}
-	b, cli := startBrokerConfig(t, Config{Broker: bc, Lag: LagConfig{Interval: time.Hour, Now: clk.now}})
+	b, cli := startBrokerConfig(t, Config{Broker: testBrokerConfig(t, mut), Lag: LagConfig{Interval: time.Hour, Now: clk.now}})
 	return &lagEnv{t: t, b: b, cli: cli, clk: clk}
 }
 

@@ -3,6 +3,8 @@ package lag
 import (
 	"cmp"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -148,20 +150,9 @@ func (a *advisor) scale(topic string, queues int) string {
 // retention flags queues whose committed offset is below the min offset:
 // messages deleted before the group consumed them.
 func (a *advisor) retention() {
-	byTopic := map[string][]QueueReport{}
-	var order []string
-	for _, q := range a.r.Queues {
-		if q.Samples == 0 || q.ConsumerOffset >= q.MinOffset {
-			continue
-		}
-		if _, ok := byTopic[q.Topic]; !ok {
-			order = append(order, q.Topic)
-		}
-		byTopic[q.Topic] = append(byTopic[q.Topic], q)
-	}
-	slices.Sort(order)
-	for _, t := range order {
-		qs := byTopic[t]
+	for t, qs := range byTopic(a.r.Queues, func(q QueueReport) bool {
+		return q.Samples > 0 && q.ConsumerOffset < q.MinOffset
+	}) {
 		var lost int64
 		for _, q := range qs {
 			lost += q.MinOffset - q.ConsumerOffset
@@ -183,27 +174,16 @@ func (a *advisor) expiry() {
 	if reserved <= 0 {
 		return
 	}
-	byTopic := map[string][]QueueReport{}
-	var order []string
-	for _, q := range a.r.Queues {
+	for t, qs := range byTopic(a.r.Queues, func(q QueueReport) bool {
 		if q.Lag == 0 || q.LagSeconds <= 0 {
-			continue
+			return false
 		}
 		at := q.LagSeconds
 		if q.ETASeconds != nil {
 			at += *q.ETASeconds
 		}
-		if at <= reserved {
-			continue
-		}
-		if _, ok := byTopic[q.Topic]; !ok {
-			order = append(order, q.Topic)
-		}
-		byTopic[q.Topic] = append(byTopic[q.Topic], q)
-	}
-	slices.Sort(order)
-	for _, t := range order {
-		qs := byTopic[t]
+		return at > reserved
+	}) {
 		age, eta, draining := 0.0, 0.0, true
 		for _, q := range qs {
 			age = max(age, q.LagSeconds)
@@ -371,4 +351,22 @@ func Duration(sec float64) string {
 		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
 	}
 	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+}
+
+// byTopic yields the queues that keep says to, grouped by topic, topics in
+// name order (findings are per topic, in a stable order).
+func byTopic(queues []QueueReport, keep func(QueueReport) bool) iter.Seq2[string, []QueueReport] {
+	groups := map[string][]QueueReport{}
+	for _, q := range queues {
+		if keep(q) {
+			groups[q.Topic] = append(groups[q.Topic], q)
+		}
+	}
+	return func(yield func(string, []QueueReport) bool) {
+		for _, t := range slices.Sorted(maps.Keys(groups)) {
+			if !yield(t, groups[t]) {
+				return
+			}
+		}
+	}
 }
