@@ -66,10 +66,11 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 func newBenchCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
-		Short: "Load generators: produce, consume, lmq, admin",
+		Short: "Load generators: produce, consume, lmq, admin, queryflood",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchLMQCmd(stdout), newBenchAdminCmd(stdout))
+	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchLMQCmd(stdout), newBenchAdminCmd(stdout),
+		newBenchQueryFloodCmd(stdout))
 	return cmd
 }
 

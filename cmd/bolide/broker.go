@@ -147,6 +147,9 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			// One endpoint serves the broker's and the name server's series.
 			exp := metrics.New(metrics.Options{Logger: log})
 			nsCfg := namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()}
+			if err := standaloneTLS(&nsCfg, &bc); err != nil { // tls.go
+				return err
+			}
 			if bc.MetricsAddr() != "" {
 				nsCfg.Remoting.Observer = exp.ObserveNamesrvRPC
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bolidemq/bolide/internal/config"
 	"github.com/bolidemq/bolide/internal/metrics"
 	"github.com/bolidemq/bolide/internal/namesrv"
 )
@@ -59,6 +60,7 @@ func newNamesrvCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *co
 		host        string
 		port        int
 		metricsAddr string
+		tlsConfig   string
 	)
 	cmd := &cobra.Command{
 		Use:   "namesrv",
@@ -72,6 +74,15 @@ func newNamesrvCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *co
 				return err
 			}
 			cfg := namesrv.Config{Logger: log, Settings: namesrv.DefaultSettings()}
+			if tlsConfig != "" { // tls.go
+				tc, err := config.LoadTLS(tlsConfig)
+				if err != nil {
+					return err
+				}
+				if err := applyNamesrvTLS(&cfg, tc); err != nil {
+					return err
+				}
+			}
 			exp := metrics.New(metrics.Options{Logger: log})
 			if metricsAddr != "" {
 				cfg.Remoting.Observer = exp.ObserveNamesrvRPC
@@ -97,6 +108,7 @@ func newNamesrvCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *co
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 9876, "port to listen on (0 picks a free one)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultNamesrvMetricsAddr, metricsAddrUsage)
+	cmd.Flags().StringVar(&tlsConfig, "tls-config", "", tlsConfigUsage)
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bolidemq/bolide/internal/acl"
 	"github.com/bolidemq/bolide/internal/client"
 	"github.com/bolidemq/bolide/internal/remoting"
 )
@@ -30,6 +31,8 @@ type Config struct {
 	// BodyDir is where message bodies are written by the message queries
 	// (default os.TempDir()/rocketmq/msgbodys, as Java's /tmp/rocketmq/msgbodys).
 	BodyDir string
+	// Credentials, when valid, sign every request (ACL; see internal/acl).
+	Credentials acl.Credentials
 }
 
 // Admin runs the operational commands against one cluster. Its methods
@@ -58,6 +61,7 @@ func New(cfg Config) *Admin {
 			Now:           cfg.Now,
 			ProducerGroup: "BOLIDE_ADMIN",
 			Remoting:      remoting.ClientConfig{RequestTimeout: adminTimeout},
+			Credentials:   cfg.Credentials,
 		}),
 		now:     cfg.Now,
 		loc:     cfg.Location,

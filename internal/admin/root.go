@@ -20,6 +20,7 @@ type env struct {
 	io      IO
 	namesrv string
 	json    bool
+	creds   credFlags // see credentials.go
 	admin   *Admin
 }
 
@@ -57,6 +58,7 @@ func newRoot(e *env) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVarP(&e.namesrv, "namesrvAddr", "n", "", `name servers, "host:port;host:port" (default $NAMESRV_ADDR)`)
 	pf.BoolVar(&e.json, "json", false, "print one JSON document instead of the table")
+	e.creds.register(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	root.AddCommand(
 		newTopicStatusCmd(e),
@@ -81,20 +83,26 @@ func newRoot(e *env) *cobra.Command {
 	return root
 }
 
-// getAdmin builds the Admin on first use from -n or $NAMESRV_ADDR.
-func (e *env) getAdmin() *Admin {
+// getAdmin builds the Admin on first use from -n or $NAMESRV_ADDR and
+// the credential flags.
+func (e *env) getAdmin() (*Admin, error) {
 	if e.admin == nil {
 		ns := e.namesrv
 		if ns == "" {
 			ns = e.io.Getenv("NAMESRV_ADDR")
 		}
+		creds, err := e.creds.credentials()
+		if err != nil {
+			return nil, err
+		}
 		e.admin = New(Config{
 			NamesrvAddrs: splitAddrs(ns),
 			Now:          e.io.Now,
 			Location:     e.io.Location,
+			Credentials:  creds,
 		})
 	}
-	return e.admin
+	return e.admin, nil
 }
 
 // splitAddrs splits a ";"-separated address list, dropping blanks.
@@ -121,7 +129,11 @@ func (e *env) command(use, short string, flags func(fs *pflag.FlagSet), run func
 		flags(cmd.Flags())
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		res, err := run(cmd.Context(), cmd, e.getAdmin())
+		a, err := e.getAdmin()
+		if err != nil {
+			return &commandError{command: cmd.Name(), err: err}
+		}
+		res, err := run(cmd.Context(), cmd, a)
 		if res != nil {
 			if e.json {
 				if jerr := render.JSON(e.io.Stdout, res); jerr != nil && err == nil {

@@ -182,6 +182,11 @@ func describe(err error) string {
 func describeResponse(re *client.ResponseError) string {
 	switch re.Code {
 	case protocol.SystemBusy, protocol.FlowControl:
+		// A Bolide broker names the limit and when to retry: print that
+		// rather than a generic "try again later".
+		if detail, ok := strings.CutPrefix(re.Remark, "rate limited: "); ok {
+			return fmt.Sprintf("rate limited (%v): %s", re.Code, detail)
+		}
 		msg := fmt.Sprintf("rate limited (%v), try again later", re.Code)
 		if re.Remark != "" {
 			msg += ": " + re.Remark

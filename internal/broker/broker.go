@@ -26,6 +26,9 @@
 //	metrics.go   traffic counters and the MetricsExporter hook (no metrics library here)
 //	metrics_snapshot.go  MetricsSnapshot: the plain figures internal/metrics exports
 //	lag.go       lag sampling for internal/lag, BOLIDE_GET_LAG_ADVICE, LagReport
+//	limits.go    rate limits and the query worker pool in front of query/admin codes
+//	querycache.go  TTL/LRU cache of query answers, invalidated by dispatch
+//	runtimeconfig.go  UPDATE_BROKER_CONFIG (allow-listed keys), GET_BROKER_CONFIG
 package broker
 
 import (
@@ -87,6 +90,11 @@ type Broker struct {
 	resetLocks groupLocks // see reset.go
 	lags       lagState   // see lag.go
 	fences     fences
+	queryState // query limits, cache, runtime config: see limits.go
+
+	runtimeCfg runtimeConfigState // see runtimeconfig.go
+
+	acl aclState // see acl.go
 
 	rs *remoting.Server
 	ns *remoting.Client
@@ -120,6 +128,7 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Remoting.Logger = cfg.Logger
 	}
 	b := &Broker{cfg: cfg, bc: cfg.Broker, log: cfg.Logger.With("component", "broker"), now: cfg.Now, done: make(chan struct{})}
+	b.initQueryState(cfg.Broker.QueryLimits)
 	if cfg.Metrics != nil && cfg.Broker.MetricsAddr() != "" {
 		b.metrics = cfg.Metrics
 		prev := cfg.Remoting.Observer
@@ -130,8 +139,15 @@ func New(cfg Config) (*Broker, error) {
 			b.metrics.ObserveRPC(code, resp, d, false)
 		}
 	}
+	nsTLS, err := applyTLS(&cfg) // tls.go
+	if err != nil {
+		return nil, err
+	}
+	if err := b.initACL(); err != nil {
+		return nil, err
+	}
 	b.rs = remoting.NewServer(cfg.Remoting)
-	b.ns = remoting.NewClient(remoting.ClientConfig{Logger: cfg.Logger})
+	b.ns = remoting.NewClient(remoting.ClientConfig{Logger: cfg.Logger, TLS: nsTLS})
 	return b, nil
 }
 
@@ -264,11 +280,12 @@ func (b *Broker) registerProcessors() {
 	b.registerOpsProcessors()
 	b.registerResetProcessors()
 	b.registerLagProcessors()
+	b.registerRuntimeConfigProcessors()
 }
 
 // handle registers fn for code.
 func (b *Broker) handle(code protocol.RequestCode, fn func(ctx context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error)) {
-	b.rs.Register(int32(code), remoting.ProcessorFunc(fn))
+	b.rs.Register(int32(code), b.withACL(code, b.guarded(code, fn))) // withACL: acl.go; guarded: limits.go
 }
 
 // Shutdown unregisters from the name servers, stops serving (draining

@@ -81,6 +81,7 @@ func (b *Broker) runtimeInfo(boot time.Time) map[string]string {
 		"lmqCount":               itoa(st.LMQCount),
 		"maxLmqConsumeQueueNum":  strconv.Itoa(b.bc.MaxLmqConsumeQueueNum),
 	}
+	b.addQueryInfo(info) // query cache and limit counters: querycache.go
 	if rss, ok := residentMemory(); ok {
 		info["residentMemoryBytes"] = itoa(rss)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bolidemq/bolide/internal/acl"
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/protocol"
 	"github.com/bolidemq/bolide/internal/protocol/body"
@@ -79,6 +80,9 @@ type Config struct {
 	RouteTTL time.Duration
 	// Remoting tunes the transport.
 	Remoting remoting.ClientConfig
+	// Credentials, when valid, sign every request as ACL 1.0 clients do
+	// (see internal/acl); zero sends unsigned requests.
+	Credentials acl.Credentials
 	// Now is the clock (default time.Now): born timestamps, UNIQ_KEY,
 	// route expiry.
 	Now func() time.Time
@@ -206,11 +210,23 @@ func (c *Client) invoke(ctx context.Context, addr string, req *remoting.Command)
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	c.sign(req)
 	resp, err := c.rc.Invoke(ctx, addr, req)
 	if err != nil {
 		return nil, fmt.Errorf("client: %v to %s: %w", protocol.RequestCode(req.Code), addr, err)
 	}
 	return resp, nil
+}
+
+// sign adds the ACL signature to req when the client has credentials.
+func (c *Client) sign(req *remoting.Command) {
+	if !c.cfg.Credentials.Valid() {
+		return
+	}
+	if req.ExtFields == nil {
+		req.ExtFields = make(map[string]string)
+	}
+	c.cfg.Credentials.Sign(req.ExtFields, req.Body)
 }
 
 // invokeNamesrv sends req to the name servers in turn until one answers.

@@ -54,6 +54,7 @@ func (c *Client) SendOneway(ctx context.Context, topic string, queueID int32, bo
 	if c.closed.Load() {
 		return ErrClosed
 	}
+	c.sign(req)
 	if err := c.rc.InvokeOneway(ctx, addr, req); err != nil {
 		return fmt.Errorf("client: oneway send to %s: %w", addr, err)
 	}

@@ -77,6 +77,42 @@ type Broker struct {
 	// metrics stay private unless asked; port 0 picks a free one).
 	MetricsPromExporterHost string
 	MetricsPromExporterPort int
+	// AclEnable (aclEnable) turns on access control: every request must be
+	// signed by a user of AclFile and allowed by its policies (see
+	// internal/acl and docs/acl.md). Not changeable at runtime.
+	AclEnable bool
+	// AclFile (aclFile) is the JSON file of users and policies; required
+	// when AclEnable is set.
+	AclFile string
+	// TLS is the tls.* settings (see tls.go).
+	TLS TLS
+	// Query limits (Bolide's keys, see QueryLimits): rates are requests
+	// per second (0 = unlimited) and apply to the query and admin codes.
+	QueryLimits QueryLimits
+}
+
+// QueryLimits bounds what the query and admin commands may cost the broker
+// (see internal/broker/limits.go and querycache.go). Every field can also
+// be changed at runtime through UPDATE_BROKER_CONFIG.
+type QueryLimits struct {
+	// RateLimitPerClient (queryRateLimitPerClient) is the requests per
+	// second one client (remote host) may make; 0 = unlimited.
+	RateLimitPerClient int
+	// RateLimitPerCode (queryRateLimitPerCode) is the requests per second
+	// of one request code over all clients; 0 = unlimited.
+	RateLimitPerCode int
+	// PoolSize (queryPoolSize) is how many QUERY_MESSAGE and
+	// VIEW_MESSAGE_BY_ID requests run at once.
+	PoolSize int
+	// QueueSize (queryQueueSize) is how many more may wait for the pool;
+	// beyond it they are refused with SYSTEM_BUSY.
+	QueueSize int
+	// CacheSize (queryCacheSize) is the number of answers cached; 0
+	// disables the cache.
+	CacheSize int
+	// CacheTTLMillis (queryCacheTTLMillis) is how long a cached answer is
+	// served.
+	CacheTTLMillis int
 }
 
 // Metrics exporter types (upstream MetricsExporterType names).
@@ -126,6 +162,8 @@ func DefaultBroker() Broker {
 		MetricsExporterType:         MetricsExporterPROM,
 		MetricsPromExporterHost:     "127.0.0.1",
 		MetricsPromExporterPort:     5557,
+		QueryLimits: QueryLimits{RateLimitPerClient: 500, RateLimitPerCode: 2000, PoolSize: 8, QueueSize: 256,
+			CacheSize: 1024, CacheTTLMillis: 3000},
 	}
 }
 
@@ -227,6 +265,27 @@ var setters = map[string]setter{
 	"metricsExporterType":         metricsExporterType,
 	"metricsPromExporterHost":     str(func(b *Broker) *string { return &b.MetricsPromExporterHost }),
 	"metricsPromExporterPort":     integer(func(b *Broker) *int { return &b.MetricsPromExporterPort }, 0, 65535),
+	"aclEnable":                   boolean(func(b *Broker) *bool { return &b.AclEnable }),
+	"aclFile":                     str(func(b *Broker) *string { return &b.AclFile }),
+	"queryRateLimitPerClient":     integer(func(b *Broker) *int { return &b.QueryLimits.RateLimitPerClient }, 0, 1_000_000),
+	"queryRateLimitPerCode":       integer(func(b *Broker) *int { return &b.QueryLimits.RateLimitPerCode }, 0, 1_000_000),
+	"queryPoolSize":               integer(func(b *Broker) *int { return &b.QueryLimits.PoolSize }, 1, 256),
+	"queryQueueSize":              integer(func(b *Broker) *int { return &b.QueryLimits.QueueSize }, 0, 100_000),
+	"queryCacheSize":              integer(func(b *Broker) *int { return &b.QueryLimits.CacheSize }, 0, 1_000_000),
+	"queryCacheTTLMillis":         integer(func(b *Broker) *int { return &b.QueryLimits.CacheTTLMillis }, 1, 3_600_000),
+}
+
+// SetBrokerKey applies one broker.conf key to b, validated as when read
+// from a file; a key that is not a setting Bolide applies is an error.
+func SetBrokerKey(b *Broker, key, value string) error {
+	set, ok := setters[key]
+	if !ok {
+		return fmt.Errorf("%w: %s: not a Bolide broker setting", ErrInvalid, key)
+	}
+	if err := set(b, value); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, key, err)
+	}
+	return nil
 }
 
 // metricsExporterType accepts upstream's names and numbers

@@ -2,6 +2,7 @@ package remoting
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,8 @@ type ClientConfig struct {
 	Processor Processor
 	// Logger receives connection-level events (default: discard).
 	Logger *slog.Logger
+	// TLS, if set, wraps every connection in TLS (see tls.go).
+	TLS *tls.Config
 }
 
 // Client keeps one connection per address, shared by every request to
@@ -99,6 +102,11 @@ func (c *Client) Conn(ctx context.Context, addr string) (*Conn, error) {
 	nc, err := d.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("remoting: dial %s: %w", addr, err)
+	}
+	if c.cfg.TLS != nil {
+		if nc, err = dialTLS(dctx, nc, c.cfg.TLS, addr); err != nil {
+			return nil, err
+		}
 	}
 	c.mu.Lock()
 	closed := c.closed

@@ -2,6 +2,7 @@ package remoting
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,10 @@ type ServerConfig struct {
 	// the request's goroutine: it must be fast and safe for concurrent use.
 	// Metrics hang here so that the transport needs no metrics library.
 	Observer func(requestCode, responseCode int32, elapsed time.Duration)
+	// TLSMode and TLS enable TLS on accepted connections (see tls.go);
+	// TLS nil or TLSDisabled serves plain TCP.
+	TLSMode TLSMode
+	TLS     *tls.Config
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -213,7 +218,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return fmt.Errorf("remoting: accept: %w", err)
 		}
 		backoff = 0
-		s.track(nc)
+		s.track(s.wrapAccepted(nc))
 	}
 }
 

@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.rocketmq.acl.common.AclClientRPCHook;
+import org.apache.rocketmq.acl.common.SessionCredentials;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
@@ -24,6 +26,7 @@ import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.remoting.RPCHook;
 import org.apache.rocketmq.remoting.protocol.heartbeat.MessageModel;
 
 /**
@@ -33,6 +36,8 @@ import org.apache.rocketmq.remoting.protocol.heartbeat.MessageModel;
  * message with its body, tags, keys and user properties intact.
  *
  * <p>Usage: {@code java -jar bolide-java-roundtrip.jar NAMESRV_ADDR TOPIC [N] [TIMEOUT_SECONDS]}.
+ * With system properties {@code bolide.accessKey} and {@code bolide.secretKey}
+ * both clients sign their requests with the ACL 1.0 hook (AclClientRPCHook).
  * Exits 0 on success, 1 on a failed check, 2 on bad usage, 3 on the overall
  * timeout.
  */
@@ -129,9 +134,20 @@ public final class RoundTrip {
         check(r.getQueueOffset() >= 0, "%s: queue offset %d", what, r.getQueueOffset());
     }
 
+    /** The ACL signing hook when bolide.accessKey and bolide.secretKey are set, else null. */
+    private static RPCHook aclHook() {
+        String ak = System.getProperty("bolide.accessKey");
+        String sk = System.getProperty("bolide.secretKey");
+        if (ak == null || sk == null) {
+            return null;
+        }
+        return new AclClientRPCHook(new SessionCredentials(ak, sk));
+    }
+
     private static void run(String namesrv, String topic, int n) throws Exception {
         String suffix = Long.toString(System.nanoTime());
-        DefaultMQProducer producer = new DefaultMQProducer("bolide_java_pg_" + suffix);
+        RPCHook hook = aclHook();
+        DefaultMQProducer producer = new DefaultMQProducer("bolide_java_pg_" + suffix, hook);
         producer.setNamesrvAddr(namesrv);
         producer.setInstanceName("bolide-java-p-" + suffix);
         producer.setSendMsgTimeout(10_000);
@@ -198,7 +214,7 @@ public final class RoundTrip {
             Map<String, MessageExt> received = new ConcurrentHashMap<>();
             ConcurrentLinkedQueue<String> consumeErrors = new ConcurrentLinkedQueue<>();
             CountDownLatch all = new CountDownLatch(SENT.size());
-            consumer = new DefaultMQPushConsumer("bolide_java_cg_" + suffix);
+            consumer = new DefaultMQPushConsumer("bolide_java_cg_" + suffix, hook);
             consumer.setNamesrvAddr(namesrv);
             consumer.setInstanceName("bolide-java-c-" + suffix);
             consumer.setMessageModel(MessageModel.CLUSTERING);

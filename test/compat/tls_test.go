@@ -1,0 +1,241 @@
+package compat
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rocketmq "github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+
+	"github.com/bolidemq/bolide/internal/broker"
+	"github.com/bolidemq/bolide/internal/config"
+	"github.com/bolidemq/bolide/internal/namesrv"
+	"github.com/bolidemq/bolide/internal/protocol"
+	"github.com/bolidemq/bolide/internal/remoting"
+	"github.com/bolidemq/bolide/internal/remoting/tlstest"
+)
+
+// TestOfficialClientTLS runs the official Go client with WithTls(true)
+// against a name server in permissive mode (TLS and plain on one port: the
+// broker registers over plain TCP) and a broker enforcing TLS, and checks
+// that messages go through end to end.
+//
+// WithTls mutates the client's global remoting config (see
+// client-go-compat.md): every client of this process dials TLS until it
+// is switched back, which the first cleanup does once the others ran.
+// The client dials with InsecureSkipVerify, so any certificate works.
+func TestOfficialClientTLS(t *testing.T) {
+	t.Cleanup(func() {
+		// Switch the global back for the tests that follow. NewProducer
+		// applies the option; the producer is never started.
+		if _, err := rocketmq.NewProducer(producer.WithTls(false), producer.WithInstanceName(uniqueName(t, "reset")),
+			producer.WithNsResolver(primitive.NewPassthroughResolver([]string{"127.0.0.1:1"}))); err != nil {
+			t.Errorf("reset WithTls: %v", err)
+		}
+	})
+	pki := tlstest.New(t)
+	files := pki.WriteFiles(t, t.TempDir())
+
+	ns := namesrv.New(namesrv.Config{Settings: namesrv.DefaultSettings(),
+		Remoting: remoting.ServerConfig{TLSMode: remoting.TLSPermissive, TLS: pki.ServerConfig()}})
+	nsAddr, err := ns.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = ns.Shutdown(ctx)
+	})
+	bc := config.DefaultBroker()
+	bc.StorePathRootDir = t.TempDir()
+	bc.ListenPort = 0
+	bc.NamesrvAddr = []string{nsAddr.String()}
+	bc.MappedFileSizeCommitLog = 64 << 20
+	bc.TLS.ServerMode = "enforcing"
+	bc.TLS.ServerCertPath, bc.TLS.ServerKeyPath = files.ServerCert, files.ServerKey
+	b, err := broker.New(broker.Config{Broker: bc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	cli := remoting.NewClient(remoting.ClientConfig{})
+	t.Cleanup(func() {
+		_ = cli.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Shutdown(ctx); err != nil {
+			t.Errorf("broker shutdown: %v", err)
+		}
+	})
+	c := &cluster{ns: nsAddr.String(), broker: b, cli: cli}
+	c.waitRoute(t, "TBW102") // plain TCP to the permissive name server
+
+	topic := uniqueName(t, "tls")
+	p, err := rocketmq.NewProducer(
+		producer.WithTls(true),
+		producer.WithGroupName(uniqueName(t, "pg")),
+		producer.WithInstanceName(uniqueName(t, "p")),
+		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{c.ns})),
+		producer.WithRetry(2),
+		producer.WithSendMsgTimeout(5*time.Second),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatalf("producer start: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	const n = 5
+	want := make(map[string]bool, n)
+	for i := range n {
+		body := fmt.Sprintf("over tls %d", i)
+		r, err := p.SendSync(ctx, primitive.NewMessage(topic, []byte(body)))
+		if err != nil || r.Status != primitive.SendOK {
+			t.Fatalf("SendSync over TLS: %v, %v", r, err)
+		}
+		if r.MessageQueue.BrokerName != bc.BrokerName {
+			t.Fatalf("sent to %q", r.MessageQueue.BrokerName)
+		}
+		want[body] = true
+	}
+
+	var mu sync.Mutex
+	got := make(map[string]bool)
+	pc, err := rocketmq.NewPushConsumer(
+		consumer.WithTls(true),
+		consumer.WithGroupName(uniqueName(t, "cg")),
+		consumer.WithInstance(uniqueName(t, "c")),
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{c.ns})),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pc.Subscribe(topic, consumer.MessageSelector{}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			got[string(m.Body)] = true
+		}
+		return consumer.ConsumeSuccess, nil
+	})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	if err := pc.Start(); err != nil {
+		t.Fatalf("consumer start: %v", err)
+	}
+	t.Cleanup(func() { _ = shutdownConsumer(t, pc) })
+	poll(t, 30*time.Second, "messages consumed over TLS", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for body := range want {
+			if !got[body] {
+				return false, fmt.Sprintf("%d of %d consumed", len(got), n)
+			}
+		}
+		return true, ""
+	})
+
+	// The broker refuses plain TCP: Bolide's plain client gets no answer.
+	if _, err := c.committedOffset("any", topic, 0); err == nil {
+		t.Fatal("broker enforcing TLS answered a plain request")
+	}
+}
+
+// TestBolideNamesrvCommandTLS runs `bolide namesrv --tls-config` with an
+// enforcing properties file: a TLS client that verifies the certificate is
+// answered, a plain one is not.
+func TestBolideNamesrvCommandTLS(t *testing.T) {
+	dir := t.TempDir()
+	pki := tlstest.New(t)
+	files := pki.WriteFiles(t, dir)
+	props := filepath.Join(dir, "tls.properties")
+	if err := os.WriteFile(props, []byte("tls.server.mode=enforcing\ntls.server.certPath="+files.ServerCert+
+		"\ntls.server.keyPath="+files.ServerKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bolide")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/bolide")
+	build.Dir = filepath.Join("..", "..") // the main module
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "namesrv", "--port", "0", "--metrics-addr", "", "--log-level", "warn", "--tls-config", props)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	var addr string
+	select {
+	case line := <-lines:
+		const prefix = "name server listening on "
+		if !strings.HasPrefix(line, prefix) {
+			t.Fatalf("unexpected first line %q", line)
+		}
+		addr = strings.TrimPrefix(line, prefix)
+	case err := <-exited:
+		t.Fatalf("bolide namesrv exited: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("bolide namesrv did not report its address")
+	}
+
+	ask := func(cli *remoting.Client) (*remoting.Command, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		return cli.Invoke(ctx, addr, remoting.NewRequest(int32(protocol.GetNamesrvConfig), nil, nil))
+	}
+	tlsCli := remoting.NewClient(remoting.ClientConfig{TLS: pki.ClientConfig(false)})
+	defer tlsCli.Close()
+	resp, err := ask(tlsCli)
+	if err != nil || resp.Code != int32(protocol.Success) || !strings.Contains(string(resp.Body), "enableAllTopicList=") {
+		t.Fatalf("GET_NAMESRV_CONFIG over TLS: %+v, %v", resp, err)
+	}
+	plain := remoting.NewClient(remoting.ClientConfig{})
+	defer plain.Close()
+	if resp, err := ask(plain); err == nil {
+		t.Fatalf("plain request answered by an enforcing name server: code %d", resp.Code)
+	}
+}
