@@ -14,9 +14,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
-	"github.com/bolidemq/bolide/internal/broker"
 	"github.com/bolidemq/bolide/internal/config"
-	"github.com/bolidemq/bolide/internal/remoting"
 )
 
 // TestOfficialClientACL runs the official Go client with
@@ -99,30 +97,7 @@ func startACLCluster(t *testing.T, users string) *cluster {
 	if err := os.WriteFile(aclFile, []byte(users), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ns := startNamesrv(t)
-	bc := config.DefaultBroker()
-	bc.StorePathRootDir = t.TempDir()
-	bc.ListenPort = 0
-	bc.NamesrvAddr = []string{ns}
-	bc.MappedFileSizeCommitLog = 64 << 20
-	bc.AclEnable, bc.AclFile = true, aclFile
-	b, err := broker.New(broker.Config{Broker: bc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	cli := remoting.NewClient(remoting.ClientConfig{})
-	t.Cleanup(func() {
-		_ = cli.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Shutdown(ctx); err != nil {
-			t.Errorf("broker shutdown: %v", err)
-		}
-	})
-	c := &cluster{ns: ns, broker: b, cli: cli}
+	c := startBrokerOn(t, startNamesrv(t), func(bc *config.Broker) { bc.AclEnable, bc.AclFile = true, aclFile })
 	c.waitRoute(t, "TBW102")
 	return c
 }

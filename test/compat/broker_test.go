@@ -40,7 +40,16 @@ type cluster struct {
 // one auto-creation relies on) is visible on the name server.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	ns := startNamesrv(t)
+	c := startBrokerOn(t, startNamesrv(t), nil)
+	c.waitRoute(t, "TBW102")
+	return c
+}
+
+// startBrokerOn starts a broker (LMQ on, data in a temporary directory, a
+// random port) registered with the name server at ns; mut, if set, adjusts
+// its config first. It is shut down at the end of the test.
+func startBrokerOn(t *testing.T, ns string, mut func(*config.Broker)) *cluster {
+	t.Helper()
 	bc := config.DefaultBroker()
 	bc.StorePathRootDir = t.TempDir()
 	bc.ListenPort = 0
@@ -48,6 +57,9 @@ func startCluster(t *testing.T) *cluster {
 	bc.MappedFileSizeCommitLog = 64 << 20
 	bc.EnableLmq = true
 	bc.EnableMultiDispatch = true
+	if mut != nil {
+		mut(&bc)
+	}
 	b, err := broker.New(broker.Config{Broker: bc})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +69,7 @@ func startCluster(t *testing.T) *cluster {
 	}
 	cli := remoting.NewClient(remoting.ClientConfig{})
 	// Cleanups run last-in first-out: the broker stops before the name
-	// server started by startNamesrv.
+	// server started before it.
 	t.Cleanup(func() {
 		_ = cli.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -66,9 +78,7 @@ func startCluster(t *testing.T) *cluster {
 			t.Errorf("broker shutdown: %v", err)
 		}
 	})
-	c := &cluster{ns: ns, broker: b, cli: cli}
-	c.waitRoute(t, "TBW102")
-	return c
+	return &cluster{ns: ns, broker: b, cli: cli}
 }
 
 // invoke sends one request with Bolide's client.

@@ -17,7 +17,6 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
-	"github.com/bolidemq/bolide/internal/broker"
 	"github.com/bolidemq/bolide/internal/config"
 	"github.com/bolidemq/bolide/internal/namesrv"
 	"github.com/bolidemq/bolide/internal/protocol"
@@ -57,30 +56,10 @@ func TestOfficialClientTLS(t *testing.T) {
 		defer cancel()
 		_ = ns.Shutdown(ctx)
 	})
-	bc := config.DefaultBroker()
-	bc.StorePathRootDir = t.TempDir()
-	bc.ListenPort = 0
-	bc.NamesrvAddr = []string{nsAddr.String()}
-	bc.MappedFileSizeCommitLog = 64 << 20
-	bc.TLS.ServerMode = "enforcing"
-	bc.TLS.ServerCertPath, bc.TLS.ServerKeyPath = files.ServerCert, files.ServerKey
-	b, err := broker.New(broker.Config{Broker: bc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	cli := remoting.NewClient(remoting.ClientConfig{})
-	t.Cleanup(func() {
-		_ = cli.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Shutdown(ctx); err != nil {
-			t.Errorf("broker shutdown: %v", err)
-		}
+	c := startBrokerOn(t, nsAddr.String(), func(bc *config.Broker) {
+		bc.TLS.ServerMode = "enforcing"
+		bc.TLS.ServerCertPath, bc.TLS.ServerKeyPath = files.ServerCert, files.ServerKey
 	})
-	c := &cluster{ns: nsAddr.String(), broker: b, cli: cli}
 	c.waitRoute(t, "TBW102") // plain TCP to the permissive name server
 
 	topic := uniqueName(t, "tls")
@@ -110,7 +89,7 @@ func TestOfficialClientTLS(t *testing.T) {
 		if err != nil || r.Status != primitive.SendOK {
 			t.Fatalf("SendSync over TLS: %v, %v", r, err)
 		}
-		if r.MessageQueue.BrokerName != bc.BrokerName {
+		if r.MessageQueue.BrokerName != c.broker.Name() {
 			t.Fatalf("sent to %q", r.MessageQueue.BrokerName)
 		}
 		want[body] = true
