@@ -255,7 +255,7 @@ var genericReplacements = []replacement{
 	{`\b[0-9A-F]{32}\b`, "<id>"},                               // ids made during the run
 	{`"(storeTimestamp|bornTimestamp|lastUpdated|lastTimestamp|firstSeen)": \d+`, `"$1": <ms>`},
 	// brokerStatus values that change with time and memory
-	{`((?:bootTimestamp|runtime|residentMemoryBytes|commitLogFlushedOffset|dispatchBehindBytes|remainHowManyDataToFlush|query(?:Cache|RateLimited|PoolRejected)\w*) *: ).*`, "$1<v>"},
+	{`((?:bootTimestamp|runtime|residentMemoryBytes|commitLogFlushedOffset|dispatchBehindBytes|remainHowManyDataToFlush|query(?:Cache|RateLimited|PoolRejected)\w*|storeBlockCache\w*) *: ).*`, "$1<v>"},
 }
 
 // normalize makes output comparable between runs: addresses, ids, times

@@ -82,6 +82,12 @@ func (b *Broker) runtimeInfo(boot time.Time) map[string]string {
 		"maxLmqConsumeQueueNum":  strconv.Itoa(b.bc.MaxLmqConsumeQueueNum),
 	}
 	b.addQueryInfo(info) // query cache and limit counters: querycache.go
+	// The level below: pebble's block cache keeps hot consume-queue and
+	// index blocks in memory.
+	bc := b.store.BlockCache()
+	info["storeBlockCacheHits"] = itoa(bc.Hits)
+	info["storeBlockCacheMisses"] = itoa(bc.Misses)
+	info["storeBlockCacheBytes"] = itoa(bc.Bytes)
 	if rss, ok := residentMemory(); ok {
 		info["residentMemoryBytes"] = itoa(rss)
 	}

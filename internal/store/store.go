@@ -508,3 +508,25 @@ func (s *Store) Stats() Stats {
 
 // LMQCount is the number of LMQs the store holds.
 func (s *Store) LMQCount() int64 { return s.cq.LMQCount() + s.freshCount.Load() }
+
+// BlockCacheStats are the figures of the block cache that keeps hot
+// consume-queue and index blocks in memory (pebble's).
+type BlockCacheStats struct {
+	Bytes, Blocks, Hits, Misses int64
+}
+
+// BlockCache returns the block cache's figures. It asks pebble for its
+// metrics, which is not free: call it for stats, not per request.
+func (s *Store) BlockCache() BlockCacheStats {
+	m := s.kv.Pebble().Metrics().BlockCache
+	return BlockCacheStats{Bytes: m.Size, Blocks: m.Count, Hits: m.Hits, Misses: m.Misses}
+}
+
+// FlushKV writes the derived state's memtables to table files, so that
+// reads from then on go through the block cache (tests and tools).
+func (s *Store) FlushKV() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.kv.Flush()
+}
