@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	rocketmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
@@ -34,22 +33,7 @@ func TestOfficialClientACL(t *testing.T) {
 
 	app := primitive.Credentials{AccessKey: "appuser1", SecretKey: "appsecret1"}
 	newACLProducer := func(creds primitive.Credentials) rocketmq.Producer {
-		p, err := rocketmq.NewProducer(
-			producer.WithGroupName(uniqueName(t, "pg")),
-			producer.WithInstanceName(uniqueName(t, "p")),
-			producer.WithNsResolver(primitive.NewPassthroughResolver([]string{c.ns})),
-			producer.WithCredentials(creds),
-			producer.WithRetry(0),
-			producer.WithSendMsgTimeout(5*time.Second),
-		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Start(); err != nil {
-			t.Fatalf("producer start: %v", err)
-		}
-		t.Cleanup(func() { _ = p.Shutdown() })
-		return p
+		return newProducer(t, c, producer.WithCredentials(creds), producer.WithRetry(0))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)

@@ -180,15 +180,15 @@ func uniqueName(t *testing.T, kind string) string {
 	return fmt.Sprintf("%s_%s_%d", kind, strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 }
 
-func newProducer(t *testing.T, c *cluster) rocketmq.Producer {
+func newProducer(t *testing.T, c *cluster, opts ...producer.Option) rocketmq.Producer {
 	t.Helper()
-	p, err := rocketmq.NewProducer(
+	p, err := rocketmq.NewProducer(append([]producer.Option{
 		producer.WithGroupName(uniqueName(t, "pg")),
 		producer.WithInstanceName(uniqueName(t, "p")),
 		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{c.ns})),
 		producer.WithRetry(2),
-		producer.WithSendMsgTimeout(5*time.Second),
-	)
+		producer.WithSendMsgTimeout(5 * time.Second),
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

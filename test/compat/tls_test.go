@@ -63,21 +63,7 @@ func TestOfficialClientTLS(t *testing.T) {
 	c.waitRoute(t, "TBW102") // plain TCP to the permissive name server
 
 	topic := uniqueName(t, "tls")
-	p, err := rocketmq.NewProducer(
-		producer.WithTls(true),
-		producer.WithGroupName(uniqueName(t, "pg")),
-		producer.WithInstanceName(uniqueName(t, "p")),
-		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{c.ns})),
-		producer.WithRetry(2),
-		producer.WithSendMsgTimeout(5*time.Second),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatalf("producer start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Shutdown() })
+	p := newProducer(t, c, producer.WithTls(true))
 
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
