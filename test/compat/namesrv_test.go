@@ -132,13 +132,24 @@ func TestOfficialClientResolvesRegisteredRoute(t *testing.T) {
 // TestBolideNamesrvCommand runs the real `bolide namesrv` binary, the way a
 // newcomer does, and resolves a route through it with the official client.
 func TestBolideNamesrvCommand(t *testing.T) {
+	addr := runBolideNamesrv(t, "--metrics-addr", "127.0.0.1:0")
+
+	registerBroker(t, addr, "DefaultCluster", "broker-a", "127.0.0.1:10911", map[string]int32{"CompatTopic": 4, "Other": 2})
+	checkRoutes(t, addr)
+}
+
+// runBolideNamesrv builds the real `bolide` binary and runs `bolide namesrv`
+// on a random port with extra args, stopping it (SIGINT) at the end of the
+// test; it returns the address the name server printed.
+func runBolideNamesrv(t *testing.T, args ...string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bolide")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/bolide")
 	build.Dir = filepath.Join("..", "..") // the main module, with its own go.sum
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "namesrv", "--port", "0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"namesrv", "--port", "0", "--log-level", "warn"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +193,5 @@ func TestBolideNamesrvCommand(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("bolide namesrv did not report its address")
 	}
-
-	registerBroker(t, addr, "DefaultCluster", "broker-a", "127.0.0.1:10911", map[string]int32{"CompatTopic": 4, "Other": 2})
-	checkRoutes(t, addr)
+	return addr
 }

@@ -1,11 +1,9 @@
 package compat
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -137,55 +135,7 @@ func TestBolideNamesrvCommandTLS(t *testing.T) {
 		"\ntls.server.keyPath="+files.ServerKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "bolide")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/bolide")
-	build.Dir = filepath.Join("..", "..") // the main module
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "namesrv", "--port", "0", "--metrics-addr", "", "--log-level", "warn", "--tls-config", props)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	var addr string
-	select {
-	case line := <-lines:
-		const prefix = "name server listening on "
-		if !strings.HasPrefix(line, prefix) {
-			t.Fatalf("unexpected first line %q", line)
-		}
-		addr = strings.TrimPrefix(line, prefix)
-	case err := <-exited:
-		t.Fatalf("bolide namesrv exited: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("bolide namesrv did not report its address")
-	}
+	addr := runBolideNamesrv(t, "--metrics-addr", "", "--tls-config", props)
 
 	ask := func(cli *remoting.Client) (*remoting.Command, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
