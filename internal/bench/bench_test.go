@@ -303,7 +303,9 @@ func TestProduceConsumeAgainstBroker(t *testing.T) {
 			Suspend: 2 * time.Second,
 		})
 	})
-	time.Sleep(100 * time.Millisecond)
+	// Live: the consumer's pulls are waiting on every queue before the
+	// producer starts.
+	clienttest.Poll(t, 10*time.Second, func() bool { return env.Broker.HeldPulls() == len(route.ReadQueues) })
 	if _, err := Produce(ctx, senders, ProduceConfig{Topic: topic, Size: size, Window: 2, Count: 200}); err != nil {
 		t.Fatal(err)
 	}

@@ -198,6 +198,9 @@ func (b *Broker) Listen() (string, error) {
 // Addr is the address clients use.
 func (b *Broker) Addr() string { return b.addr }
 
+// HeldPulls is the number of pulls waiting for messages (long polling).
+func (b *Broker) HeldPulls() int { return b.holds.Held() }
+
 // Name is the broker's brokerName.
 func (b *Broker) Name() string { return b.cfg.Broker.BrokerName }
 

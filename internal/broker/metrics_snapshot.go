@@ -134,7 +134,7 @@ func (b *Broker) MetricsSnapshot(opts SnapshotOptions) MetricsSnapshot {
 	if b.store == nil {
 		return s // not listening yet: nothing else is open
 	}
-	s.Store, s.HeldPulls = b.store.Stats(), b.holds.Held()
+	s.Store, s.HeldPulls = b.store.Stats(), b.HeldPulls()
 	topics, _ := b.topics.Snapshot()
 	groups, _ := b.groups.Snapshot()
 	s.Topics, s.ConsumerGroups = len(topics), len(groups)

@@ -128,7 +128,7 @@ func TestSendPullRoundTrip(t *testing.T) {
 		r, _ := c.Pull(ctx, env.BrokerAddr, "ClientGroup", topic, 1, 8, 32, 10*time.Second)
 		done <- r
 	}()
-	time.Sleep(50 * time.Millisecond)
+	clienttest.Poll(t, 10*time.Second, func() bool { return env.Broker.HeldPulls() == 1 })
 	if _, err := c.Send(ctx, topic, 1, []byte("wake"), nil); err != nil {
 		t.Fatal(err)
 	}
