@@ -11,6 +11,9 @@
 //	topics.go    topic configs (persisted), auto-creation, LMQ synthesis
 //	groups.go    subscription group configs (persisted)
 //	send.go      SEND_MESSAGE(_V2), SEND_BATCH_MESSAGE
+//	delay.go     delayed delivery: parking, the scheduler that delivers when due
+//	retry.go     CONSUMER_SEND_MSG_BACK, %RETRY% and %DLQ% routing
+//	transaction.go  half messages, END_TRANSACTION, the check pass
 //	clients.go   heartbeats, producer/consumer registry, expiry, notify
 //	offsets.go   consumer offsets (durable, batched)
 //	pull.go      PULL_MESSAGE and long polling woken by store arrivals
@@ -29,6 +32,7 @@
 //	limits.go    rate limits and the query worker pool in front of query/admin codes
 //	querycache.go  TTL/LRU cache of query answers, invalidated by dispatch
 //	runtimeconfig.go  UPDATE_BROKER_CONFIG (allow-listed keys), GET_BROKER_CONFIG
+//	locks.go     LOCK_BATCH_MQ / UNLOCK_BATCH_MQ: orderly consumers' queue locks
 package broker
 
 import (
@@ -59,6 +63,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// LockExpiry is how long an orderly consumer's queue lock lasts without renewal (default 60 s, see locks.go).
+	LockExpiry time.Duration
 	// RegisterInterval is the name-server registration period (default
 	// 30 s, as upstream).
 	RegisterInterval time.Duration
@@ -95,6 +101,9 @@ type Broker struct {
 	runtimeCfg runtimeConfigState // see runtimeconfig.go
 
 	acl aclState // see acl.go
+
+	sched *scheduler // delayed delivery: see delay.go
+	tx    txState    // transactions: see transaction.go
 
 	rs *remoting.Server
 	ns *remoting.Client
@@ -221,6 +230,8 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 	}
 	b.stopFuncs = append(b.stopFuncs, b.offsets.Close)
 	dir := root
+	b.sched = newScheduler(b)
+	b.tx.resolved, b.tx.checks = make(map[int64]int64), make(map[int64]int)
 	st, err := store.Open(store.Config{
 		Dir:              dir,
 		SegmentSize:      b.bc.MappedFileSizeCommitLog,
@@ -237,6 +248,7 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 		Now:              b.now,
 		Logger:           b.cfg.Logger,
 		OnLMQsRemoved:    b.lmqsRemoved,
+		OnParked:         b.sched.parked,
 	})
 	if err != nil {
 		return fmt.Errorf("broker: open store: %w", err)
@@ -254,8 +266,14 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 	b.stopFuncs = append(b.stopFuncs, b.clients.Close)
 	b.holds = newPullHolds(b)
 	b.stopFuncs = append(b.stopFuncs, b.holds.Close)
-	st.SetArrivalListener(b.holds.Arrived)
+	st.SetArrivalListener(func(topic string, queueID int32, next int64) {
+		b.holds.Arrived(topic, queueID, next)
+		b.sched.arrived(topic)
+	})
 	b.openLag()
+	b.sched.start()
+	b.stopFuncs = append(b.stopFuncs, b.sched.Close)
+	b.startTransactionChecker()
 	return nil
 }
 
@@ -284,6 +302,9 @@ func (b *Broker) registerProcessors() {
 	b.registerResetProcessors()
 	b.registerLagProcessors()
 	b.registerRuntimeConfigProcessors()
+	b.registerRetryProcessors()
+	b.registerTransactionProcessors()
+	b.registerLockProcessors()
 }
 
 // handle registers fn for code.

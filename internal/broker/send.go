@@ -50,17 +50,14 @@ type sendTarget struct {
 	topic body.TopicConfig
 	queue int32
 	born  netip.AddrPort
+	half  bool // a transaction half message
 }
 
 // process serves SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and
 // SEND_BATCH_MESSAGE (320); the header's batch flag, not the code, says
-// whether the body is a batch (reference 4.1).
-//
-// Not done yet (messaging semantics, later): transactions (half messages
-// are refused), delayed delivery (DELAY / TIMER_* properties are stored
-// but the message is delivered at once), and the retry-to-DLQ switch: a
-// send to %RETRY%<group> whose reconsumeTimes exceeds maxReconsumeTimes is
-// stored in the retry topic as sent instead of in %DLQ%<group>.
+// whether the body is a batch (reference 4.1). A single message may be a
+// transaction half message (transaction.go), a delayed one (delay.go), or
+// a retry past its group's maximum, which goes to %DLQ%<group> (retry.go).
 func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
 	h, err := protocol.DecodeSendMessageRequestHeader(protocol.RequestCode(req.Code), req.ExtFields)
 	if err != nil {
@@ -104,10 +101,11 @@ func (s *sender) check(conn *remoting.Conn, h protocol.SendMessageRequestHeader,
 		return t, fail(protocol.MessageIllegal, "the message body size %d is over the max value, MAX: %d", bodyLen, b.bc.MaxMessageSize)
 	}
 	sys := message.SysFlag(h.SysFlag)
-	if sys.TransactionType() != message.SysTransactionNotType ||
-		strings.EqualFold(t.props.Get(message.PropertyTransactionPrepared), "true") {
-		return t, fail(protocol.NoPermission, "the broker[%s] sending transaction message is forbidden: transactions are not supported yet",
-			b.bc.BrokerName)
+	switch tt := sys.TransactionType(); {
+	case tt == message.SysTransactionPrepared || strings.EqualFold(t.props.Get(message.PropertyTransactionPrepared), "true"):
+		t.half = true
+	case tt != message.SysTransactionNotType:
+		return t, fail(protocol.InvalidParameter, "a producer may only send ordinary or half (prepared) messages, sysFlag %d", h.SysFlag)
 	}
 
 	tc, ok := b.topics.Get(h.Topic)
@@ -172,6 +170,8 @@ func (s *sender) newMessage(t *sendTarget, flag int32, payload []byte, props mes
 			delete(props, name) // never persisted
 		}
 	}
+	// Only the broker releases parked messages (see delay.go).
+	props.Delete(message.PropertyParked)
 	if props.UniqKey() == "" {
 		props.Set(message.PropertyUniqKey, s.uniq.Next())
 	}
@@ -191,6 +191,19 @@ func (s *sender) sendOne(req *remoting.Command, t sendTarget) (*remoting.Command
 		return nil, fail(protocol.InvalidParameter, "%v", err)
 	}
 	m := s.newMessage(&t, t.h.Flag, req.Body, t.props)
+	if t.half {
+		return s.sendHalf(req, t, m)
+	}
+	if err := s.b.retryToDLQ(&t, m); err != nil {
+		return nil, err
+	}
+	due, level, delayed, err := s.b.delayOf(m.Properties, s.b.now().UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	if delayed && !message.IsSystemTopic(m.Topic) && !message.IsDLQTopic(m.Topic) {
+		park(m, due, level)
+	}
 	res, err := s.b.store.Put(m)
 	if err != nil {
 		return nil, putError(t.h.Topic, err)
@@ -200,6 +213,9 @@ func (s *sender) sendOne(req *remoting.Command, t sendTarget) (*remoting.Command
 }
 
 func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Command, error) {
+	if t.half {
+		return nil, fail(protocol.MessageIllegal, "batch messages cannot be transaction messages")
+	}
 	if message.IsRetryTopic(t.h.Topic) {
 		return nil, fail(protocol.MessageIllegal, "batch request does not support retry group topic[%s]", t.h.Topic)
 	}
@@ -225,12 +241,14 @@ func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Comma
 			return nil, fail(protocol.MessageIllegal, "message %d of the batch: body size %d is over the max value, MAX: %d",
 				i, len(im.Body), s.b.bc.MaxMessageSize)
 		}
-		if im.Properties.Get(message.PropertyDelayTimeLevel) != "" {
-			return nil, fail(protocol.MessageIllegal, "message %d of the batch: batches do not support delayed messages", i)
-		}
 		props := common.Clone()
 		for k, v := range im.Properties {
 			props.Set(k, v)
+		}
+		for _, p := range []string{message.PropertyDelayTimeLevel, message.PropertyTimerDeliverMS, message.PropertyTimerDelaySec, message.PropertyTimerDelayMS} {
+			if props.Get(p) != "" {
+				return nil, fail(protocol.MessageIllegal, "message %d of the batch: batches do not support delayed messages (%s)", i, p)
+			}
 		}
 		if err := s.b.checkMultiDispatch(t.h.Topic, props); err != nil {
 			return nil, fail(protocol.InvalidParameter, "message %d of the batch: %v", i, err)

@@ -244,6 +244,10 @@ func TestSendErrors(t *testing.T) {
 	createTopicConfig(t, b, tc)
 	yes := true
 	batch := func(h protocol.SendMessageRequestHeader) protocol.SendMessageRequestHeader { h.Batch = &yes; return h }
+	withSys := func(h protocol.SendMessageRequestHeader, sys int32) protocol.SendMessageRequestHeader {
+		h.SysFlag = sys
+		return h
+	}
 	before := b.store.Stats().CommitLogWriteOffset
 	for _, tc := range []struct {
 		name    string
@@ -260,7 +264,11 @@ func TestSendErrors(t *testing.T) {
 		{"queue out of range", sendHeader("Shrunk", 2, nil), nil, protocol.InvalidParameter, "queueId[2]"},
 		{"queue beyond read queues", sendHeader("Shrinking", 8, nil), nil, protocol.InvalidParameter, "queueId[8]"},
 		{"lmq topic", sendHeader("%LMQ%x", 0, nil), nil, protocol.InvalidParameter, "INNER_MULTI_DISPATCH"},
-		{"transaction", sendHeader("E", 0, message.Properties{"TRAN_MSG": "true"}), nil, protocol.NoPermission, "transaction"},
+		{"commit sysFlag from a producer", withSys(sendHeader("E", 0, nil), 8), nil, protocol.InvalidParameter, "sysFlag 8"},
+		{"transactional batch", batch(sendHeader("E", 0, message.Properties{"TRAN_MSG": "true"})), nil, protocol.MessageIllegal, "transaction"},
+		{"bad delay level", sendHeader("E", 0, message.Properties{"DELAY": "x"}), nil, protocol.MessageIllegal, "DELAY"},
+		{"delay beyond timerMaxDelaySec", sendHeader("E", 0, message.Properties{"TIMER_DELAY_SEC": "999999999"}), nil, protocol.MessageIllegal, "timerMaxDelaySec"},
+		{"bad timer", sendHeader("E", 0, message.Properties{"TIMER_DELIVER_MS": "soon"}), nil, protocol.MessageIllegal, "TIMER_DELIVER_MS"},
 		{"batch to retry topic", batch(sendHeader("%RETRY%g", 0, nil)), nil, protocol.MessageIllegal, "retry"},
 		{"bad batch body", batch(sendHeader("E", 0, nil)), []byte{1, 2, 3}, protocol.MessageIllegal, "batch"},
 	} {

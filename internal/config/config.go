@@ -89,6 +89,9 @@ type Broker struct {
 	// Query limits (Bolide's keys, see QueryLimits): rates are requests
 	// per second (0 = unlimited) and apply to the query and admin codes.
 	QueryLimits QueryLimits
+	// Semantics holds delayed delivery, retry and transaction settings
+	// (see semantics.go).
+	Semantics Semantics
 }
 
 // QueryLimits bounds what the query and admin commands may cost the broker
@@ -164,6 +167,7 @@ func DefaultBroker() Broker {
 		MetricsPromExporterPort:     5557,
 		QueryLimits: QueryLimits{RateLimitPerClient: 500, RateLimitPerCode: 2000, PoolSize: 8, QueueSize: 256,
 			CacheSize: 1024, CacheTTLMillis: 3000},
+		Semantics: defaultSemantics(),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseProperties(t *testing.T) {
@@ -91,6 +92,37 @@ func TestParseBrokerMetrics(t *testing.T) {
 		b := DefaultBroker()
 		if _, err := ParseBroker(strings.NewReader(conf), &b); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: err = %v", conf, err)
+		}
+	}
+}
+
+func TestSemanticsKeys(t *testing.T) {
+	b := DefaultBroker()
+	if got := len(b.Semantics.DelayLevels); got != 18 {
+		t.Fatalf("default delay levels: %d, want 18", got)
+	}
+	if b.Semantics.DelayLevels[2] != 10*time.Second || b.Semantics.DelayLevels[17] != 2*time.Hour {
+		t.Fatalf("default levels wrong: %v", b.Semantics.DelayLevels)
+	}
+	conf := "messageDelayLevel=1s 2s 1m 1h 1d\ntransactionTimeOut=500\ntransactionCheckInterval=700\ntransactionCheckMax=2\ntimerMaxDelaySec=60\n"
+	rep, err := ParseBroker(strings.NewReader(conf), &b)
+	if err != nil || len(rep.Unknown) > 0 {
+		t.Fatalf("parse: %v %+v", err, rep)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, time.Minute, time.Hour, 24 * time.Hour}
+	if !slices.Equal(b.Semantics.DelayLevels, want) {
+		t.Fatalf("levels %v, want %v", b.Semantics.DelayLevels, want)
+	}
+	if b.Semantics.TransactionTimeOutMs != 500 || b.Semantics.TransactionCheckIntervalMs != 700 ||
+		b.Semantics.TransactionCheckMax != 2 || b.Semantics.TimerMaxDelaySec != 60 {
+		t.Fatalf("transaction settings %+v", b.Semantics)
+	}
+	if got := FormatDelayLevels(b.Semantics.DelayLevels); got != "1s 2s 1m 1h 1d" {
+		t.Fatalf("format %q", got)
+	}
+	for _, bad := range []string{"", "1x", "s", "-1s 2s", "1.5s"} {
+		if err := SetBrokerKey(&b, "messageDelayLevel", bad); err == nil {
+			t.Errorf("messageDelayLevel=%q accepted", bad)
 		}
 	}
 }

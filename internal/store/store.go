@@ -42,6 +42,7 @@ import (
 	"github.com/bolidemq/bolide/internal/store/cq"
 	"github.com/bolidemq/bolide/internal/store/dispatch"
 	"github.com/bolidemq/bolide/internal/store/kvdb"
+	"github.com/bolidemq/bolide/internal/store/parked"
 	"github.com/bolidemq/bolide/internal/vfs"
 )
 
@@ -106,6 +107,12 @@ type Config struct {
 	// locks. The broker drops their consumer offsets.
 	// A crash between the removal and the hook loses the call.
 	OnLMQsRemoved func(names []string)
+
+	// OnParked, if set, is called by dispatch for every parked row added
+	// (delayed or half message; see package parked), before the rows are
+	// committed: the broker's scheduler uses it to notice a delay due
+	// earlier than anything it holds. It must not block.
+	OnParked func(parked.Ref)
 }
 
 func (c *Config) defaults() {

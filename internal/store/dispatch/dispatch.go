@@ -31,6 +31,7 @@ import (
 	"github.com/bolidemq/bolide/internal/store/cq"
 	"github.com/bolidemq/bolide/internal/store/index"
 	"github.com/bolidemq/bolide/internal/store/kvdb"
+	"github.com/bolidemq/bolide/internal/store/parked"
 )
 
 // UniqKeyScope is the index scope all unique keys are filed under; "*"
@@ -67,6 +68,10 @@ type Config struct {
 	// is now in the registry batch, so the store drops its mark. Called
 	// after the registry counted it, so the LMQ count never dips.
 	Fresh func(name string)
+	// Parked, when set, is told of every parked row added (before the
+	// batch commits), so the broker's scheduler can move its scan floor
+	// back for a delay due earlier than it expected.
+	Parked func(parked.Ref)
 }
 
 // Dispatcher dispatches records. One goroutine at a time may call its
@@ -261,6 +266,9 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 	}
 	keys = appendKey(keys, k)
 	noteArrival(arrivals, topic, rec.QueueID(), entry.QueueOffset+1)
+	if keys, err = d.dispatchParked(b, rec, phy, keys); err != nil {
+		return nil, err
+	}
 
 	var lmqs []message.LMQOffset
 	if d.cfg.EnableLMQ {
@@ -330,6 +338,40 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 				}
 				keys = appendKey(keys, k)
 			}
+		}
+	}
+	return keys, nil
+}
+
+// dispatchParked adds the parked row of a record in a parking topic and
+// deletes the row a releasing record (BOLIDE_PARKED) names. The row is in
+// the record's dispatch-log entry, so retention and truncation forget it
+// with the record; a release is not undone by truncation (under
+// SYNC_FLUSH nothing unsynced is dispatched, so a release is never lost
+// while its effect survives).
+func (d *Dispatcher) dispatchParked(b *pebble.Batch, rec message.Record, phy int64, keys []byte) ([]byte, error) {
+	ref, ok, err := parked.Of(rec.Topic(), rec.Property, phy)
+	if err != nil {
+		d.log.Warn("parked record cannot be scheduled", "offset", phy, "err", err)
+	}
+	if ok {
+		k := ref.Key()
+		if err := b.Set(k, nil, nil); err != nil {
+			return nil, fmt.Errorf("dispatch: park record %d: %w", phy, err)
+		}
+		keys = appendKey(keys, k)
+		if d.cfg.Parked != nil {
+			d.cfg.Parked(ref)
+		}
+	}
+	if v, has := rec.Property(message.PropertyParked); has {
+		rel, err := parked.ParseRef(v)
+		if err != nil {
+			d.log.Warn("record with an unusable release reference", "offset", phy, "err", err)
+			return keys, nil
+		}
+		if err := b.Delete(rel.Key(), nil); err != nil {
+			return nil, fmt.Errorf("dispatch: release %s by record %d: %w", v, phy, err)
 		}
 	}
 	return keys, nil

@@ -22,6 +22,7 @@
 //	'd' PrefixDispatch  dispatch log                     (package dispatch)
 //	'm' PrefixMeta      meta data and checkpoints        (reserved)
 //	'n' PrefixLMQNext   next offset of each LMQ          (package cq)
+//	'p' PrefixParked    delayed and half messages held   (package parked)
 //
 // # Durability
 //
@@ -52,6 +53,7 @@ const (
 	PrefixDispatch byte = 'd'
 	PrefixMeta     byte = 'm'
 	PrefixLMQNext  byte = 'n'
+	PrefixParked   byte = 'p'
 )
 
 // Defaults for Options fields left zero.
