@@ -91,12 +91,16 @@ func (s *scheduler) parked(r parked.Ref) {
 	}
 	s.mu.Lock()
 	behind := s.cursor.Kind == parked.KindTimer && (r.Due < s.cursor.Due || r.Due == s.cursor.Due && r.Phy < s.cursor.Phy)
-	if behind {
+	early := r.Due < s.nextWake.Load()
+	if behind || early {
+		// The row is not committed yet: a scan now may miss it, so the
+		// request stays until dispatch has passed it (and the arrival
+		// that follows the commit wakes the loop again).
 		s.rescanDue = min(s.rescanDue, r.Due)
 		s.rescanPhy = max(s.rescanPhy, r.Phy)
 	}
 	s.mu.Unlock()
-	if behind || r.Due < s.nextWake.Load() {
+	if behind || early {
 		s.poke()
 	}
 }
@@ -186,7 +190,9 @@ func (s *scheduler) runOnce() (next int64, more bool, err error) {
 	}
 	from := s.cursor
 	if s.rescanDue != math.MaxInt64 {
-		from = parked.Ref{Kind: parked.KindTimer, Due: s.rescanDue}
+		if from.Kind == parked.KindTimer && s.rescanDue < from.Due {
+			from = parked.Ref{Kind: parked.KindTimer, Due: s.rescanDue}
+		}
 		if s.rescanPhy < dispatched {
 			s.rescanDue, s.rescanPhy = math.MaxInt64, 0
 		}
