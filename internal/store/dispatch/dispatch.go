@@ -266,7 +266,7 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 	}
 	keys = appendKey(keys, k)
 	noteArrival(arrivals, topic, rec.QueueID(), entry.QueueOffset+1)
-	if keys, err = d.dispatchParked(b, rec, phy, keys); err != nil {
+	if keys, err = d.dispatchParked(b, rec, topic, phy, keys); err != nil {
 		return nil, err
 	}
 
@@ -349,8 +349,8 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 // with the record; a release is not undone by truncation (under
 // SYNC_FLUSH nothing unsynced is dispatched, so a release is never lost
 // while its effect survives).
-func (d *Dispatcher) dispatchParked(b *pebble.Batch, rec message.Record, phy int64, keys []byte) ([]byte, error) {
-	ref, ok, err := parked.Of(rec.Topic(), rec.Property, phy)
+func (d *Dispatcher) dispatchParked(b *pebble.Batch, rec message.Record, topic string, phy int64, keys []byte) ([]byte, error) {
+	ref, ok, err := parked.Of(topic, rec.Property, phy)
 	if err != nil {
 		d.log.Warn("parked record cannot be scheduled", "offset", phy, "err", err)
 	}
