@@ -116,25 +116,39 @@ func (b *Broker) resolveHalf(half *message.Message, rec *message.Message) error 
 	tx := &b.tx
 	phy := half.CommitLogOffset
 	tx.mu.Lock()
-	defer tx.mu.Unlock()
 	if _, done := tx.resolved[phy]; done {
+		tx.mu.Unlock()
 		return nil
+	}
+	tx.resolved[phy] = -1 // in progress: a concurrent answer finds it taken
+	tx.mu.Unlock()
+	undo := func() {
+		tx.mu.Lock()
+		delete(tx.resolved, phy)
+		tx.mu.Unlock()
 	}
 	if phy < b.store.Dispatched() {
 		pending, err := b.store.ParkedExists(parked.Ref{Kind: parked.KindHalf, Phy: phy})
 		if err != nil {
+			undo()
 			return fail(protocol.SystemError, "look up half message %d: %v", phy, err)
 		}
 		if !pending {
+			undo()
 			return nil // resolved before (the release is dispatched)
 		}
 	}
+	// The put runs outside the lock: under SYNC_FLUSH it waits for a
+	// sync, and other transactions must not queue behind it.
 	res, err := b.store.Put(rec)
 	if err != nil {
+		undo()
 		return putError(rec.Topic, err)
 	}
+	tx.mu.Lock()
 	tx.resolved[phy] = res.PhyOffsets[0]
 	delete(tx.checks, phy)
+	tx.mu.Unlock()
 	if rec.Topic != message.TopicTransOpHalf && rec.Topic != message.TopicTransCheckMaxTime {
 		b.traffic.sent(rec.Topic, lmqEntries(res), len(rec.Body))
 	}
@@ -221,7 +235,7 @@ func (b *Broker) checkHalves() error {
 	dispatched := b.store.Dispatched()
 	tx.mu.Lock()
 	for phy, by := range tx.resolved {
-		if by < dispatched {
+		if by >= 0 && by < dispatched {
 			delete(tx.resolved, phy)
 		}
 	}
