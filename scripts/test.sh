@@ -14,5 +14,5 @@ if [ -f test/go.mod ]; then
 	(cd test && go test -race -timeout 15m ./...)
 	# Tests of official-client paths that race inside the client itself
 	# (see the build tags in test/compat): the same package without -race.
-	(cd test && go test -timeout 10m -run 'TestOfficialClientResetWhileConsuming' ./compat/)
+	(cd test && go test -timeout 10m -run 'TestOfficialClientResetWhileConsuming|TestOfficialClientOrderlyRebalance' ./compat/)
 fi

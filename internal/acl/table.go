@@ -103,6 +103,16 @@ func consumeStats(ext map[string]string, _ []byte, _ string) []Requirement {
 	return out
 }
 
+// lockGroup reads the consumerGroup of a LOCK_BATCH_MQ / UNLOCK_BATCH_MQ
+// body: locking queues is part of consuming as that group.
+func lockGroup(_ map[string]string, body []byte, _ string) []Requirement {
+	var req struct {
+		ConsumerGroup string `json:"consumerGroup"`
+	}
+	_ = json.Unmarshal(body, &req) // a bad body names group "" and the processor rejects it
+	return []Requirement{{Resource{Group, req.ConsumerGroup}, Sub}}
+}
+
 // groupFromBody reads the groupName of a SubscriptionGroupConfig body.
 func groupFromBody(a Action) rule {
 	return func(_ map[string]string, body []byte, _ string) []Requirement {
@@ -125,6 +135,9 @@ var table = map[protocol.RequestCode]rule{
 	protocol.SendMessageV2:       all(topic("b", Pub)),
 	protocol.SendBatchMessage:    all(topic("b", Pub)),
 	protocol.ConsumerSendMsgBack: group("group", Sub),
+	// The official clients send no topic with END_TRANSACTION; the broker
+	// then requires the request's producerGroup to be the half message's.
+	protocol.EndTransaction: optional("topic", topic("topic", Pub), authOnly),
 
 	// Consume.
 	protocol.PullMessage:             all(topic("topic", Sub), group("consumerGroup", Sub)),
@@ -137,6 +150,8 @@ var table = map[protocol.RequestCode]rule{
 	protocol.GetEarliestMsgStoreTime: topic("topic", Sub|Get),
 	protocol.SearchOffsetByTimestamp: topic("topic", Sub|Get),
 	protocol.HeartBeat:               authOnly,
+	protocol.LockBatchMQ:             lockGroup,
+	protocol.UnlockBatchMQ:           lockGroup,
 	protocol.UnregisterClient:        authOnly,
 
 	// The six operational commands.
