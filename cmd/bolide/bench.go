@@ -66,11 +66,11 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 func newBenchCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
-		Short: "Load generators: produce, consume, lmq, admin, queryflood",
+		Short: "Load generators: produce, consume, e2e, delay, lmq, admin, queryflood",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchLMQCmd(stdout), newBenchAdminCmd(stdout),
-		newBenchQueryFloodCmd(stdout))
+	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchE2ECmd(stdout), newBenchDelayCmd(stdout),
+		newBenchLMQCmd(stdout), newBenchAdminCmd(stdout), newBenchQueryFloodCmd(stdout))
 	return cmd
 }
 
@@ -83,6 +83,7 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 		count     int64
 		duration  time.Duration
 		oneway    bool
+		rate      float64
 		quiet     bool
 	)
 	cmd := &cobra.Command{
@@ -90,7 +91,8 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 		Short: "Send messages as fast as the window allows and report throughput and send latency",
 		Long: "Run --producers producers, each on its own connection with --window sends in flight, sending\n" +
 			"--size-byte messages round-robin over the topic's queues until --count messages (default 100000)\n" +
-			"or --duration. The first 8 bytes of each body hold the send time, for `bench consume`.",
+			"or --duration. The first 8 bytes of each body hold the send time, for `bench consume`.\n" +
+			"--rate paces the sends to that many per second over all producers (an offered load).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ns, err := bt.namesrvs()
@@ -116,9 +118,13 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 			if oneway {
 				mode = "oneway"
 			}
+			if rate > 0 {
+				mode += fmt.Sprintf(", paced at %.0f msg/s", rate)
+			}
 			fmt.Fprintf(stdout, "producing to %s: %d producers x window %d, %d-byte messages, %s\n",
 				bt.topic, producers, window, size, mode)
-			cfg := bench.ProduceConfig{Topic: bt.topic, Size: size, Window: window, Count: count, Duration: duration, Oneway: oneway}
+			cfg := bench.ProduceConfig{Topic: bt.topic, Size: size, Window: window, Count: count, Duration: duration, Oneway: oneway,
+				Rate: rate}
 			if !quiet {
 				cfg.Progress.W = stdout
 			}
@@ -148,6 +154,7 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().Int64Var(&count, "count", 0, "messages to send in total (default 100000 unless --duration)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "run this long")
 	cmd.Flags().BoolVar(&oneway, "oneway", false, "send oneway: no answer awaited, latency is the time to queue")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "offered load: sends per second over all producers (0: as fast as the window allows)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bolidemq/bolide/internal/client"
+	"github.com/bolidemq/bolide/internal/message"
 )
 
 // Puller is what the consumer needs of a client; *client.Client implements
@@ -44,6 +45,9 @@ type ConsumeConfig struct {
 	Progress Progress
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OnMessages, if set, sees every pulled batch with the time it was
+	// received, before it is counted. Calls may be concurrent.
+	OnMessages func(received time.Time, msgs []*message.Message)
 }
 
 // multiQueueSuspend bounds the hold of a puller that owns several queues.
@@ -104,6 +108,9 @@ func Consume(ctx context.Context, p Puller, cfg ConsumeConfig) (*Result, error) 
 	var lastMsg atomic.Int64 // UnixNano of the last message received
 	deliver := func(res client.PullResult) {
 		t := now()
+		if cfg.OnMessages != nil {
+			cfg.OnMessages(t, res.Messages)
+		}
 		var b int64
 		for _, m := range res.Messages {
 			if ts, ok := Stamp(m.Body); ok {

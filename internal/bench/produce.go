@@ -90,6 +90,17 @@ type ProduceConfig struct {
 	Duration time.Duration
 	// Oneway sends without waiting for the broker's answer.
 	Oneway bool
+	// Rate, when > 0, paces the sends to that many per second over all
+	// producers (an offered load): send i is started no earlier than
+	// start + i/Rate. A run that falls behind catches up as fast as its
+	// window allows, so the offered load is kept, not the gaps. The window
+	// then only bounds how many sends may be in flight.
+	Rate float64
+	// Message, if set, is called for each send after the body has been
+	// filled and stamped: seq counts sends from 0 over all producers and
+	// sent is the stamped time. It may write into body beyond StampSize
+	// and returns the message's properties (nil for none).
+	Message func(seq int64, sent time.Time, body []byte) message.Properties
 	// Progress is the live progress line.
 	Progress Progress
 	// Now is the clock (default time.Now).
@@ -113,6 +124,9 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 	}
 	if cfg.Topic == "" {
 		return nil, errors.New("bench: no topic")
+	}
+	if cfg.Rate < 0 {
+		return nil, fmt.Errorf("bench: negative rate %v", cfg.Rate)
 	}
 	window := max(cfg.Window, 1)
 	now := cfg.Now
@@ -154,19 +168,28 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 						return
 					default:
 					}
-					if cfg.Count > 0 && claimed.Add(1) > cfg.Count {
-						halt()
+					seq := claimed.Add(1) - 1
+					if cfg.Count > 0 && seq >= cfg.Count {
+						// Not halt: other workers may still wait
+						// for their (earlier) paced slots.
+						return
+					}
+					if cfg.Rate > 0 && !waitSlot(now, start, seq, cfg.Rate, stop) {
 						return
 					}
 					body := make([]byte, len(template))
 					copy(body, template)
 					t0 := now()
 					PutStamp(body, t0)
+					var props message.Properties
+					if cfg.Message != nil {
+						props = cfg.Message(seq, t0, body)
+					}
 					var err error
 					if cfg.Oneway {
-						err = p.SendOneway(ctx, cfg.Topic, -1, body, nil)
+						err = p.SendOneway(ctx, cfg.Topic, -1, body, props)
 					} else {
-						_, err = p.Send(ctx, cfg.Topic, -1, body, nil)
+						_, err = p.Send(ctx, cfg.Topic, -1, body, props)
 					}
 					t1 := now()
 					lastDone.Store(t1.UnixNano())

@@ -6,6 +6,11 @@
 // and return a Result whose WriteSummary prints throughput and latency
 // quantiles.
 //
+// The producer can also pace its sends to a fixed offered load (Rate); an
+// end-to-end run (EndToEnd) consumes while producing at that load, and a
+// delay run (Delay) measures how late delayed messages (TIMER_DELIVER_MS or
+// DELAY levels) arrive.
+//
 // The producer writes its send time (Unix ns, big-endian) into the first 8
 // bytes of every body; the consumer subtracts it from its own clock to get
 // the end-to-end latency, so the two must share a clock (same host).
