@@ -14,6 +14,8 @@ targets=(
 	"./internal/protocol FuzzDecodeHeader"
 	"./internal/protocol/fastjson FuzzParse"
 	"./internal/protocol/body FuzzDecodeBody"
+	"./internal/remoting FuzzJSONHeaderFast"
+	"./internal/protocol FuzzSendCodecs"
 )
 for entry in "${targets[@]}"; do
 	read -r pkg name <<<"$entry"

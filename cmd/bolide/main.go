@@ -24,6 +24,7 @@ import (
 )
 
 func main() {
+	tuneGC()
 	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
 		os.Exit(1)
 	}

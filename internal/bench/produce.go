@@ -19,6 +19,14 @@ type Sender interface {
 	SendOneway(ctx context.Context, topic string, queueID int32, body []byte, props message.Properties) error
 }
 
+// AsyncSender is a Sender that can send without blocking a goroutine per
+// message in flight (*client.Client does): done runs once with the result
+// and must not block. Produce uses it when present, so the load generator,
+// which shares the machine with the broker, costs less CPU per message.
+type AsyncSender interface {
+	SendAsync(ctx context.Context, topic string, queueID int32, body []byte, props message.Properties, done func(client.SendResult, error)) error
+}
+
 // flushTimeout bounds the wait for oneway sends to reach the brokers.
 const flushTimeout = 60 * time.Second
 
@@ -159,7 +167,75 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 	var claimed atomic.Int64
 	var lastDone atomic.Int64 // UnixNano of the last completion
 	var wg sync.WaitGroup
+	// next builds message seq, or reports that the run is over for this
+	// worker (count reached, pacing stopped).
+	next := func(seq int64) (body []byte, props message.Properties, t0 time.Time, ok bool) {
+		if cfg.Count > 0 && seq >= cfg.Count {
+			// Not halt: other workers may still wait for their (earlier)
+			// paced slots.
+			return nil, nil, time.Time{}, false
+		}
+		if cfg.Rate > 0 && !waitSlot(now, start, seq, cfg.Rate, stop) {
+			return nil, nil, time.Time{}, false
+		}
+		body = make([]byte, len(template))
+		copy(body, template)
+		t0 = now()
+		PutStamp(body, t0)
+		if cfg.Message != nil {
+			props = cfg.Message(seq, t0, body)
+		}
+		return body, props, t0, true
+	}
+	record := func(t0 time.Time, n int, err error) bool {
+		t1 := now()
+		lastDone.Store(t1.UnixNano())
+		if err != nil {
+			if ctx.Err() != nil {
+				return false // interrupted, not failed
+			}
+			st.fail(err)
+			return true
+		}
+		st.hist.Record(t1.Sub(t0))
+		st.messages.Add(1)
+		st.bytes.Add(int64(n))
+		return true
+	}
 	for _, p := range producers {
+		if ap, ok := p.(AsyncSender); ok && !cfg.Oneway {
+			// One loop per producer keeps window sends in flight.
+			wg.Go(func() {
+				slots := make(chan struct{}, window)
+				var inflight sync.WaitGroup
+				defer inflight.Wait()
+				for {
+					select {
+					case <-stop:
+						return
+					case slots <- struct{}{}:
+					}
+					body, props, t0, ok := next(claimed.Add(1) - 1)
+					if !ok {
+						return
+					}
+					inflight.Add(1)
+					err := ap.SendAsync(ctx, cfg.Topic, -1, body, props, func(_ client.SendResult, err error) {
+						record(t0, len(body), err)
+						<-slots
+						inflight.Done()
+					})
+					if err != nil {
+						<-slots
+						inflight.Done()
+						if !record(t0, len(body), err) {
+							return
+						}
+					}
+				}
+			})
+			continue
+		}
 		for range window {
 			wg.Go(func() {
 				for {
@@ -168,22 +244,9 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 						return
 					default:
 					}
-					seq := claimed.Add(1) - 1
-					if cfg.Count > 0 && seq >= cfg.Count {
-						// Not halt: other workers may still wait
-						// for their (earlier) paced slots.
+					body, props, t0, ok := next(claimed.Add(1) - 1)
+					if !ok {
 						return
-					}
-					if cfg.Rate > 0 && !waitSlot(now, start, seq, cfg.Rate, stop) {
-						return
-					}
-					body := make([]byte, len(template))
-					copy(body, template)
-					t0 := now()
-					PutStamp(body, t0)
-					var props message.Properties
-					if cfg.Message != nil {
-						props = cfg.Message(seq, t0, body)
 					}
 					var err error
 					if cfg.Oneway {
@@ -191,18 +254,9 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 					} else {
 						_, err = p.Send(ctx, cfg.Topic, -1, body, props)
 					}
-					t1 := now()
-					lastDone.Store(t1.UnixNano())
-					if err != nil {
-						if ctx.Err() != nil {
-							return // interrupted, not failed
-						}
-						st.fail(err)
-						continue
+					if !record(t0, len(body), err) {
+						return
 					}
-					st.hist.Record(t1.Sub(t0))
-					st.messages.Add(1)
-					st.bytes.Add(int64(len(body)))
 				}
 			})
 		}

@@ -74,7 +74,7 @@ func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.C
 	if h.IsBatch() {
 		return s.sendBatch(req, t)
 	}
-	return s.sendOne(req, t)
+	return s.sendOne(conn, req, t)
 }
 
 // check applies the broker's send-time rules (AbstractSendMessageProcessor
@@ -146,8 +146,7 @@ func (s *sender) check(conn *remoting.Conn, h protocol.SendMessageRequestHeader,
 	default:
 		t.queue = q
 	}
-	t.born, _ = netip.ParseAddrPort(conn.RemoteAddr())
-	t.born = netip.AddrPortFrom(t.born.Addr().Unmap(), t.born.Port())
+	t.born = conn.RemoteAddrPort() // parsed once per connection, unmapped
 	return t, nil
 }
 
@@ -186,7 +185,7 @@ func (s *sender) newMessage(t *sendTarget, flag int32, payload []byte, props mes
 	}
 }
 
-func (s *sender) sendOne(req *remoting.Command, t sendTarget) (*remoting.Command, error) {
+func (s *sender) sendOne(conn *remoting.Conn, req *remoting.Command, t sendTarget) (*remoting.Command, error) {
 	if err := s.b.checkMultiDispatch(t.h.Topic, t.props); err != nil {
 		return nil, fail(protocol.InvalidParameter, "%v", err)
 	}
@@ -204,12 +203,18 @@ func (s *sender) sendOne(req *remoting.Command, t sendTarget) (*remoting.Command
 	if delayed && !message.IsSystemTopic(m.Topic) && !message.IsDLQTopic(m.Topic) {
 		park(m, due, level)
 	}
-	res, err := s.b.store.Put(m)
-	if err != nil {
-		return nil, putError(t.h.Topic, err)
-	}
-	s.b.traffic.sent(t.h.Topic, lmqEntries(res), len(m.Body))
-	return s.respond(req, t.queue, res, m.UniqKey()), nil
+	// Answered once the store has the message: the connection's goroutine
+	// does not wait for it (the group commit may be written by another).
+	p := conn.Later(req)
+	s.b.store.PutAsync([]*message.Message{m}, func(res store.PutResult, err error) {
+		if err != nil {
+			p.Finish(nil, putError(t.h.Topic, err))
+			return
+		}
+		s.b.traffic.sent(t.h.Topic, lmqEntries(res), len(m.Body))
+		p.Finish(s.respond(req, t.queue, res, m.UniqKey()), nil)
+	})
+	return nil, nil
 }
 
 func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Command, error) {

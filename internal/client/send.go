@@ -101,6 +101,44 @@ func (c *Client) SendTo(ctx context.Context, brokerAddr, topic string, queueID i
 	if err != nil {
 		return SendResult{}, err
 	}
+	return sendResult(brokerAddr, uniq, resp)
+}
+
+// SendAsync sends like Send but returns once the request is queued; done
+// then runs exactly once with what Send would have returned, on the
+// connection's reader goroutine (it must not block). ctx bounds the route
+// lookup and, through its deadline, the wait for the answer (default the
+// transport's request timeout). If SendAsync returns an error, done is not
+// called. It lets a load generator keep many sends in flight without a
+// goroutine blocked on each.
+func (c *Client) SendAsync(ctx context.Context, topic string, queueID int32, body []byte, props message.Properties, done func(SendResult, error)) error {
+	addr, qid, err := c.pickQueue(ctx, topic, queueID)
+	if err != nil {
+		return err
+	}
+	req, uniq, err := c.sendRequest(topic, qid, body, props)
+	if err != nil {
+		return err
+	}
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.sign(req)
+	err = c.rc.InvokeAsync(ctx, addr, req, func(resp *remoting.Command, err error) {
+		if err != nil {
+			done(SendResult{}, fmt.Errorf("client: %v to %s: %w", protocol.SendMessageV2, addr, err))
+			return
+		}
+		done(sendResult(addr, uniq, resp))
+	})
+	if err != nil {
+		return fmt.Errorf("client: send to %s: %w", addr, err)
+	}
+	return nil
+}
+
+// sendResult interprets a send response.
+func sendResult(brokerAddr, uniq string, resp *remoting.Command) (SendResult, error) {
 	switch protocol.ResponseCode(resp.Code) {
 	case protocol.Success, protocol.FlushDiskTimeout, protocol.FlushSlaveTimeout, protocol.SlaveNotAvailable:
 	default:
@@ -121,7 +159,13 @@ func (c *Client) sendRequest(topic string, queueID int32, body []byte, props mes
 	uniq := props.UniqKey()
 	var propStr string
 	var err error
-	if uniq == "" {
+	switch {
+	case uniq == "" && len(props) == 0:
+		// The load generator's case: no map to build and sort.
+		uniq = c.uniq.Next()
+		b, _ := message.AppendProperty(make([]byte, 0, len(message.PropertyUniqKey)+len(uniq)+2), message.PropertyUniqKey, uniq)
+		propStr = string(b)
+	case uniq == "":
 		p := make(message.Properties, len(props)+1)
 		for k, v := range props {
 			p[k] = v
@@ -129,7 +173,7 @@ func (c *Client) sendRequest(topic string, queueID int32, body []byte, props mes
 		uniq = c.uniq.Next()
 		p[message.PropertyUniqKey] = uniq
 		propStr, err = p.Encode()
-	} else {
+	default:
 		propStr, err = props.Encode()
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -21,6 +22,7 @@ const (
 const hexDigits = "0123456789ABCDEF"
 
 func appendHex(dst, b []byte) []byte {
+	dst = slices.Grow(dst, 2*len(b)) // one allocation, not one per growth step
 	for _, c := range b {
 		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xF])
 	}

@@ -196,18 +196,33 @@ func (p Properties) AppendTo(dst []byte) ([]byte, error) {
 	if n := p.EncodedLen(); n > MaxPropertiesLength {
 		return dst, fmt.Errorf("%w: %d bytes, max %d", ErrPropertiesTooLong, n, MaxPropertiesLength)
 	}
-	dst = slices.Grow(dst, p.EncodedLen())
-	for _, k := range slices.Sorted(maps.Keys(p)) {
-		v := p[k]
-		if v == "" {
-			continue
+	return p.appendSorted(dst), nil
+}
+
+// appendSorted appends the encoding of valid properties. Names are sorted
+// in a stack array for the usual handful of properties: sorting a fresh
+// slice of keys on every encode was a third of the broker's record
+// encoding.
+func (p Properties) appendSorted(dst []byte) []byte {
+	var arr [24]string
+	keys := arr[:0]
+	if len(p) > len(arr) {
+		keys = make([]string, 0, len(p))
+	}
+	for k, v := range p {
+		if v != "" {
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys)
+	dst = slices.Grow(dst, p.EncodedLen())
+	for _, k := range keys {
 		dst = append(dst, k...)
 		dst = append(dst, NameValueSeparator)
-		dst = append(dst, v...)
+		dst = append(dst, p[k]...)
 		dst = append(dst, PropertySeparator)
 	}
-	return dst, nil
+	return dst
 }
 
 // Encode returns the properties string, as sent in the send header.

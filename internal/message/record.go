@@ -202,8 +202,8 @@ func appendRecord(dst []byte, m *Message, rawProps []byte, raw bool) ([]byte, er
 	if raw {
 		dst = append(dst, rawProps...)
 	} else {
-		// Cannot fail: Validate and the length check already passed.
-		dst, _ = m.Properties.AppendTo(dst)
+		// Validate and the length check already passed.
+		dst = m.Properties.appendSorted(dst)
 	}
 	if len(dst)-start != size {
 		panic(fmt.Sprintf("message: encoder wrote %d bytes, planned %d", len(dst)-start, size))

@@ -148,6 +148,16 @@ func structValue(v any) (reflect.Value, error) {
 // EncodeHeader panics if v is not a supported header type; that is a
 // programming error which the package's tests check for every header.
 func EncodeHeader(v any) map[string]string {
+	switch h := v.(type) { // the per-message headers skip reflection
+	case *SendMessageResponseHeader:
+		return encodeSendResponse(h)
+	case *SendMessageRequestHeaderV2:
+		return encodeSendRequestV2(h)
+	}
+	return encodeHeaderReflect(v)
+}
+
+func encodeHeaderReflect(v any) map[string]string {
 	rv, err := structValue(v)
 	if err != nil {
 		panic(err)
@@ -190,6 +200,13 @@ func EncodeHeader(v any) map[string]string {
 // Pointer fields are allocated when their key is present. Errors from bad
 // input are *HeaderError; nothing in ext can make DecodeHeader panic.
 func DecodeHeader(ext map[string]string, v any) error {
+	if h, ok := v.(*SendMessageResponseHeader); ok && h != nil {
+		return decodeSendResponse(ext, h)
+	}
+	return decodeHeaderReflect(ext, v)
+}
+
+func decodeHeaderReflect(ext map[string]string, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("%w: DecodeHeader needs a non-nil struct pointer, got %T", ErrHeaderType, v)

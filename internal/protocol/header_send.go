@@ -90,15 +90,9 @@ func (h *SendMessageRequestHeader) IsBatch() bool { return h.Batch != nil && *h.
 func DecodeSendMessageRequestHeader(code RequestCode, ext map[string]string) (SendMessageRequestHeader, error) {
 	switch code {
 	case SendMessageV2, SendBatchMessage, SendReplyMessageV2:
-		var v2 SendMessageRequestHeaderV2
-		if err := DecodeHeader(ext, &v2); err != nil {
-			return SendMessageRequestHeader{}, err
-		}
-		return v2.V1(), nil
+		return decodeSendHeader(ext, &sendKeysV2)
 	}
-	var h SendMessageRequestHeader
-	err := DecodeHeader(ext, &h)
-	return h, err
+	return decodeSendHeader(ext, &sendKeysV1)
 }
 
 // DefaultMsgRegion is what Java brokers put in MSG_REGION unless configured.

@@ -101,6 +101,15 @@ type jsonHeader struct {
 }
 
 func decodeJSONHeader(b []byte) (*Command, error) {
+	if cmd, ok := decodeJSONHeaderFast(b); ok {
+		return cmd, nil
+	}
+	return decodeJSONHeaderSlow(b)
+}
+
+// decodeJSONHeaderSlow is the reference decoder (encoding/json); the fast
+// one defers to it for anything outside the common subset.
+func decodeJSONHeaderSlow(b []byte) (*Command, error) {
 	var h jsonHeader
 	if err := json.Unmarshal(b, &h); err != nil {
 		return nil, fmt.Errorf("%w: JSON header: %v", ErrMalformed, err)
@@ -215,6 +224,16 @@ func decodeBinaryHeader(b []byte) (*Command, error) {
 // AppendFrame appends the complete frame of cmd (length prefix, header
 // word, header, body) to dst.
 func AppendFrame(dst []byte, cmd *Command) ([]byte, error) {
+	dst, err := appendFrameHead(dst, cmd)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, cmd.Body...), nil
+}
+
+// appendFrameHead appends everything of cmd's frame but the body: the
+// length prefix (which counts the body), the header word and the header.
+func appendFrameHead(dst []byte, cmd *Command) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0) // length prefix and header word, patched below
 	var err error
@@ -239,7 +258,7 @@ func AppendFrame(dst []byte, cmd *Command) ([]byte, error) {
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(total))
 	binary.BigEndian.PutUint32(dst[start+4:], uint32(cmd.Serialize)<<24|uint32(headerLen))
-	return append(dst, cmd.Body...), nil
+	return dst, nil
 }
 
 // appendJSONHeader writes the header as Java does: keys in alphabetical
@@ -251,11 +270,7 @@ func appendJSONHeader(dst []byte, cmd *Command) []byte {
 	dst = strconv.AppendInt(dst, int64(cmd.Code), 10)
 	if len(cmd.ExtFields) > 0 {
 		dst = append(dst, `,"extFields":{`...)
-		keys := make([]string, 0, len(cmd.ExtFields))
-		for k := range cmd.ExtFields {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := sortedKeys(cmd.ExtFields, make([]string, 0, 24))
 		for i, k := range keys {
 			if i > 0 {
 				dst = append(dst, ',')
@@ -294,11 +309,7 @@ func appendBinaryHeader(dst []byte, cmd *Command) ([]byte, error) {
 	dst = append(dst, cmd.Remark...)
 	extLenAt := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	keys := make([]string, 0, len(cmd.ExtFields))
-	for k := range cmd.ExtFields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := sortedKeys(cmd.ExtFields, make([]string, 0, 24))
 	for _, k := range keys {
 		if len(k) > math.MaxInt16 {
 			return dst, fmt.Errorf("remoting: ext key of %d bytes too long for a binary header", len(k))
@@ -311,4 +322,14 @@ func appendBinaryHeader(dst []byte, cmd *Command) ([]byte, error) {
 	}
 	binary.BigEndian.PutUint32(dst[extLenAt:], uint32(len(dst)-extLenAt-4))
 	return dst, nil
+}
+
+// sortedKeys appends the keys of ext to buf, sorted. Callers pass a small
+// buffer that stays on the stack for the usual header sizes.
+func sortedKeys(ext map[string]string, buf []string) []string {
+	for k := range ext {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
 }

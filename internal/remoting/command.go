@@ -103,6 +103,8 @@ type Command struct {
 	// built with NewResponse inherit the request's, so each peer is
 	// answered in the serialization it used.
 	Serialize SerializeType
+
+	later bool // set by Conn.Later: a Pending answers it
 }
 
 // NewRequest builds a request command with Bolide's language and version.

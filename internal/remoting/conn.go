@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -44,8 +46,10 @@ const (
 // Process returns the response to send, or an error: an *Error becomes a
 // response with its code and remark, any other error a SYSTEM_ERROR with the
 // error's text. Returning (nil, nil) means the processor keeps the request
-// and answers later with Conn.Reply (long polling). Responses to oneway
-// requests are discarded. ctx is cancelled when the connection closes.
+// and answers later: with Conn.Reply (long polling: the request no longer
+// counts as in flight), or, after Conn.Later, with Pending.Finish (it
+// stays in flight until then). Responses to oneway requests are
+// discarded. ctx is cancelled when the connection closes.
 type Processor interface {
 	Process(ctx context.Context, conn *Conn, req *Command) (*Command, error)
 }
@@ -86,6 +90,9 @@ type connConfig struct {
 	// admitted request is matched by one call to release.
 	admit   func(req *Command) (reject *Command)
 	release func()
+	// observe, if set, is told of every request answered through a
+	// Pending (Server.Process reports the others).
+	observe func(requestCode, responseCode int32, elapsed time.Duration)
 	onClose func(*Conn)
 }
 
@@ -93,17 +100,21 @@ type connConfig struct {
 // reader routes responses to waiting callers by opaque and hands requests
 // to the owner's Processor, each in its own goroutine.
 type Conn struct {
-	nc  net.Conn
-	cfg connConfig
+	nc     net.Conn
+	cfg    connConfig
+	remote netip.AddrPort
 
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	nextOpaque atomic.Int32
 	sem        chan struct{} // bounds concurrently running inbound requests
+	work       chan *Command // requests handed to idle workers (see worker)
+	idle       atomic.Int32
 
 	mu      sync.Mutex
 	pending map[int32]chan *Command
+	async   map[int32]*asyncCall // InvokeAsync calls (async.go)
 	closed  bool
 
 	wmu     sync.Mutex
@@ -130,11 +141,18 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		ctx:     ctx,
 		cancel:  cancel,
 		sem:     make(chan struct{}, cfg.maxInFlight),
+		work:    make(chan *Command, cfg.maxInFlight),
 		pending: make(map[int32]chan *Command),
 		wsignal: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
 	c.cfg.log = cfg.log.With("remote", nc.RemoteAddr().String())
+	if tcp, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.remote = tcp.AddrPort()
+	} else {
+		c.remote, _ = netip.ParseAddrPort(nc.RemoteAddr().String())
+	}
+	c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
 	c.loops.Add(2)
 	go c.readLoop()
 	go c.writeLoop()
@@ -143,6 +161,11 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 
 // RemoteAddr is the peer's address as ip:port.
 func (c *Conn) RemoteAddr() string { return c.nc.RemoteAddr().String() }
+
+// RemoteAddrPort is the peer's address, parsed once (senders need it per
+// message as the born host), IPv4-mapped addresses unmapped; zero if it
+// is not an IP address.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
 
 // LocalAddr is this end's address as ip:port.
 func (c *Conn) LocalAddr() string { return c.nc.LocalAddr().String() }
@@ -177,6 +200,7 @@ func (c *Conn) closeWith(cause error) {
 		for _, ch := range pending {
 			close(ch)
 		}
+		c.failAsync()
 		c.cancel()
 		close(c.done)
 		_ = c.nc.Close()
@@ -203,7 +227,7 @@ func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
 	c.pending[req.Opaque] = ch
 	c.mu.Unlock()
 
-	if err := c.send(req); err != nil {
+	if err := c.send(req, false); err != nil {
 		c.forget(req.Opaque)
 		return nil, err
 	}
@@ -226,14 +250,14 @@ func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
 func (c *Conn) InvokeOneway(req *Command) error {
 	req.Flag = (req.Flag &^ FlagResponse) | FlagOneway
 	req.Opaque = c.nextOpaque.Add(1)
-	return c.send(req)
+	return c.send(req, false)
 }
 
 // Reply sends a response built with NewResponse. Processors that keep a
 // request (long polling) use it to answer later.
 func (c *Conn) Reply(resp *Command) error {
 	resp.Flag |= FlagResponse
-	return c.send(resp)
+	return c.send(resp, true)
 }
 
 func (c *Conn) forget(opaque int32) {
@@ -244,14 +268,35 @@ func (c *Conn) forget(opaque int32) {
 	c.mu.Unlock()
 }
 
-// send encodes cmd and queues it for the writer.
-func (c *Conn) send(cmd *Command) error {
-	frame, err := AppendFrame(nil, cmd)
+// bodyByRef is the body size from which a frame's body is written from
+// the command's own buffer (its own iovec in the writer's writev) instead
+// of being copied behind the header: pull responses carry up to hundreds
+// of KiB of records.
+const bodyByRef = 8 << 10
+
+// send encodes cmd and queues it for the writer. With byRef (responses,
+// which processors hand over) a large body is queued by reference instead
+// of copied; requests are always copied, since their callers may reuse
+// the body once Invoke times out or InvokeOneway returns.
+func (c *Conn) send(cmd *Command, byRef bool) error {
+	inline := !byRef || len(cmd.Body) < bodyByRef
+	capacity := 256
+	if inline {
+		capacity += len(cmd.Body)
+	}
+	head, err := appendFrameHead(make([]byte, 0, capacity), cmd)
 	if err != nil {
 		return err
 	}
-	if len(frame) > c.cfg.maxFrame {
-		return fmt.Errorf("%w: %d-byte %s exceeds %d", ErrFrameTooLarge, len(frame), cmd, c.cfg.maxFrame)
+	size := len(head) + len(cmd.Body)
+	if size > c.cfg.maxFrame {
+		return fmt.Errorf("%w: %d-byte %s exceeds %d", ErrFrameTooLarge, size, cmd, c.cfg.maxFrame)
+	}
+	var body []byte
+	if inline {
+		head = append(head, cmd.Body...)
+	} else {
+		body = cmd.Body
 	}
 	c.wmu.Lock()
 	select {
@@ -260,13 +305,16 @@ func (c *Conn) send(cmd *Command) error {
 		return ErrConnClosed
 	default:
 	}
-	if c.wqBytes+len(frame) > c.cfg.maxWriteQueue && c.wqBytes > 0 {
+	if c.wqBytes+size > c.cfg.maxWriteQueue && c.wqBytes > 0 {
 		c.wmu.Unlock()
 		c.closeWith(ErrSlowPeer)
 		return ErrSlowPeer
 	}
-	c.wq = append(c.wq, frame)
-	c.wqBytes += len(frame)
+	c.wq = append(c.wq, head)
+	if body != nil {
+		c.wq = append(c.wq, body)
+	}
+	c.wqBytes += size
 	c.wmu.Unlock()
 	select {
 	case c.wsignal <- struct{}{}:
@@ -383,7 +431,9 @@ func (c *Conn) deliver(resp *Command) {
 	c.mu.Unlock()
 	if ok {
 		ch <- resp // buffered, never blocks
+		return
 	}
+	c.deliverAsync(resp)
 	// A response nobody waits for (timed out, or a peer answering a
 	// oneway) is dropped, as Java and client-go do.
 }
@@ -417,18 +467,122 @@ func (c *Conn) dispatch(req *Command) {
 			return
 		}
 	}
-	go func() {
-		defer func() {
-			<-c.sem
-			if c.cfg.release != nil {
-				c.cfg.release()
+	if c.idle.Add(-1) >= 0 { // claimed an idle worker: it takes the request
+		c.work <- req // never blocks: the channel holds maxInFlight
+		return
+	}
+	c.idle.Add(1)
+	go c.worker(req)
+}
+
+// workerIdle is how long a request goroutine waits for the next request
+// of its connection before it exits.
+const workerIdle = 2 * time.Second
+
+// worker serves req, then further requests of the connection until it has
+// been idle for workerIdle or the connection closes. Reusing goroutines
+// keeps their grown stacks: a fresh goroutine per request spent a tenth of
+// the broker's CPU growing (copying) its stack on the send path.
+//
+// c.idle counts waiting workers minus the requests dispatch has claimed
+// them for: dispatch hands a request over only after claiming a waiting
+// worker, so a worker that leaves while the count says a claim is
+// outstanding stays for the request instead.
+func (c *Conn) worker(req *Command) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		c.serve(req)
+		c.idle.Add(1)
+	wait:
+		for {
+			idle.Reset(workerIdle)
+			select {
+			case req = <-c.work:
+				break wait
+			case <-c.done:
+			case <-idle.C:
 			}
-		}()
-		resp := c.run(req)
-		if resp != nil {
-			c.answer(req, resp)
+			if c.idle.Add(-1) >= 0 {
+				return
+			}
+			// A request was claimed for a waiting worker and is on its
+			// way: wait for it (or until the count says another took it).
+			c.idle.Add(1)
+			runtime.Gosched()
 		}
-	}()
+	}
+}
+
+// serve runs one admitted request and answers it, then frees its slot.
+func (c *Conn) serve(req *Command) {
+	resp := c.run(req)
+	if req.later {
+		// Its Pending answers and frees the slot (maybe already has).
+		if resp != nil {
+			c.cfg.log.Error("processor returned a response for a request it answers later", "code", req.Code)
+		}
+		return
+	}
+	if resp != nil {
+		c.answer(req, resp)
+	}
+	c.releaseSlot()
+}
+
+func (c *Conn) releaseSlot() {
+	<-c.sem
+	if c.cfg.release != nil {
+		c.cfg.release()
+	}
+}
+
+// Pending is a request its processor answers later, from any goroutine,
+// with Finish. Unlike a request the processor merely keeps (a held pull,
+// answered with Reply), it stays in flight until then: it holds its slot
+// of the connection's in-flight bound and graceful shutdown waits for it.
+// Sends use it so that a message waiting for the store costs no goroutine.
+type Pending struct {
+	c     *Conn
+	req   *Command
+	start time.Time
+	done  atomic.Bool
+}
+
+// Later marks req, which the calling processor is running, as answered
+// later: the processor must return (nil, nil) and call Finish exactly
+// once, possibly before it returns.
+func (c *Conn) Later(req *Command) *Pending {
+	req.later = true
+	return &Pending{c: c, req: req, start: time.Now()}
+}
+
+// Finish answers the request with resp, or with err as a processor's
+// error is answered (an *Error's code and remark, else SYSTEM_ERROR), and
+// frees its slot. Later calls do nothing.
+func (p *Pending) Finish(resp *Command, err error) {
+	if p.done.Swap(true) {
+		return
+	}
+	c := p.c
+	if err != nil {
+		resp = errorResponse(p.req, err)
+	}
+	if c.cfg.observe != nil && resp != nil {
+		c.cfg.observe(p.req.Code, resp.Code, time.Since(p.start))
+	}
+	if resp != nil {
+		c.answer(p.req, resp)
+	}
+	c.releaseSlot()
+}
+
+func errorResponse(req *Command, err error) *Command {
+	var re *Error
+	if errors.As(err, &re) {
+		return NewResponse(req, re.Code, re.Remark)
+	}
+	return NewResponse(req, codeSystemError, err.Error())
 }
 
 // run calls the processor, turning errors and panics into responses.
@@ -444,11 +598,7 @@ func (c *Conn) run(req *Command) (resp *Command) {
 	}
 	resp, err := c.cfg.proc.Process(c.ctx, c, req)
 	if err != nil {
-		var re *Error
-		if errors.As(err, &re) {
-			return NewResponse(req, re.Code, re.Remark)
-		}
-		return NewResponse(req, codeSystemError, err.Error())
+		return errorResponse(req, err)
 	}
 	return resp
 }
@@ -460,10 +610,10 @@ func (c *Conn) answer(req, resp *Command) {
 	resp.Opaque = req.Opaque
 	resp.Flag |= FlagResponse
 	resp.Serialize = req.Serialize
-	err := c.send(resp)
+	err := c.send(resp, true)
 	if errors.Is(err, ErrFrameTooLarge) {
 		// Tell the requester instead of leaving it to time out.
-		err = c.send(NewResponse(req, codeSystemError, "response exceeds the frame limit"))
+		err = c.send(NewResponse(req, codeSystemError, "response exceeds the frame limit"), true)
 	}
 	if err != nil && !errors.Is(err, ErrConnClosed) && !errors.Is(err, ErrSlowPeer) {
 		c.cfg.log.Warn("cannot send response", "code", req.Code, "err", err)

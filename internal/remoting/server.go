@@ -37,8 +37,10 @@ type ServerConfig struct {
 	// code answered: the request code, the response code and the time
 	// from dispatch to the processor's return. A request the processor
 	// keeps to answer later (a held pull returns no response and no error)
-	// is not reported; whoever answers it reports it. Observer runs on
-	// the request's goroutine: it must be fast and safe for concurrent use.
+	// is not reported; whoever answers it reports it. A request answered
+	// through a Pending (Conn.Later) is reported when it is finished.
+	// Observer runs on the request's goroutine (or Finish's): it must be
+	// fast and safe for concurrent use.
 	// Metrics hang here so that the transport needs no metrics library.
 	Observer func(requestCode, responseCode int32, elapsed time.Duration)
 	// TLSMode and TLS enable TLS on accepted connections (see tls.go);
@@ -242,6 +244,7 @@ func (s *Server) track(nc net.Conn) {
 		proc:          s,
 		admit:         s.admit,
 		release:       s.release,
+		observe:       s.cfg.Observer,
 		onClose:       s.connClosed,
 	})
 	s.conns[c] = struct{}{}

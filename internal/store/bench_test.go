@@ -152,6 +152,7 @@ func BenchmarkPut(b *testing.B) {
 				var unflushed atomic.Int64
 				b.SetBytes(benchBody)
 				b.ResetTimer()
+				cpu0 := processCPU()
 				runWriters(b, writers, func(w int, i int64) error {
 					m := msgs[w]
 					m.Properties.Set(message.PropertyUniqKey, uniqKey(int64(w), i))
@@ -162,6 +163,7 @@ func BenchmarkPut(b *testing.B) {
 					return err
 				})
 				b.StopTimer()
+				b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/msg")
 				st := s.Stats()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 				b.ReportMetric(float64(st.CommitLogWriteOffset-st.Dispatched)/(1<<20), "dispatch-lag-MiB")

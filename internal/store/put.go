@@ -3,7 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/commitlog"
@@ -39,47 +42,330 @@ func (s *Store) Put(m *message.Message) (PutResult, error) {
 	return s.PutBatch([]*message.Message{m})
 }
 
+// Group commit of puts. A put queues itself; if no put is being written,
+// its caller becomes the leader: it takes the queued puts (up to
+// maxGroupMsgs, and no more than fit the active segment), encodes them all
+// under the commit-log writer lock, appends them with one write and
+// reports every result. Under load this turns a syscall and a lock
+// handoff per message into one per group; a lone put is written at once.
+// An asynchronous leader (PutAsync: a broker connection's goroutine) goes
+// on with the next group until the queue is empty; a synchronous one
+// (PutBatch) writes one group, which holds its own put, and hands the
+// rest to a new leader goroutine.
+const (
+	maxGroupMsgs  = 1024
+	maxGroupBytes = 4 << 20
+)
+
+// putGroup is the queue of puts waiting for the leader.
+type putGroup struct {
+	mu      sync.Mutex
+	queue   []*putReq
+	leading bool // a leader is writing; queued puts wait for it
+
+	// Owned by the leader (one at a time): reused from group to group.
+	batch   []*putReq
+	pending map[queueKey]int64 // offsets assigned in the group so far
+	fresh   []string           // LMQs the group creates
+
+	testBuildHook func() // tests: runs at the start of every group's build
+}
+
+// putReq is one queued put.
+type putReq struct {
+	msgs []*message.Message
+	wait bool
+	res  PutResult
+	err  error
+	end  int64 // commit-log offset after the group holding it
+	done func(PutResult, error)
+}
+
 // PutBatch stores messages of one queue as consecutive records in one
 // write: they get consecutive queue offsets, or none at all on error.
 func (s *Store) PutBatch(msgs []*message.Message) (PutResult, error) {
+	ch := putDonePool.Get().(chan putOutcome)
+	s.put(msgs, func(r PutResult, err error) { ch <- putOutcome{r, err} }, true)
+	out := <-ch
+	putDonePool.Put(ch)
+	return out.res, out.err
+}
+
+type putOutcome struct {
+	res PutResult
+	err error
+}
+
+var putDonePool = sync.Pool{New: func() any { return make(chan putOutcome, 1) }}
+
+// PutAsync is PutBatch reporting to done instead of returning. done runs
+// exactly once: on the goroutine of whichever put leads the group holding
+// this one (possibly the caller's, before PutAsync returns), or, under
+// SYNC_FLUSH, on the commit log's flusher once the group is synced. It
+// must not block, nor put (it may run on the goroutine writing the very
+// group the put would wait for): a broker queues its answer there. The
+// caller's goroutine may lead groups of other puts before PutAsync
+// returns.
+func (s *Store) PutAsync(msgs []*message.Message, done func(PutResult, error)) {
+	s.put(msgs, done, false)
+}
+
+func (s *Store) put(msgs []*message.Message, done func(PutResult, error), sync bool) {
+	if err := s.checkBatch(msgs); err != nil {
+		done(PutResult{}, err)
+		return
+	}
+	r := &putReq{msgs: msgs, wait: true, done: done}
+	for _, m := range msgs {
+		if v, ok := m.Properties.Lookup(message.PropertyWaitStoreMsgOK); ok && v == "false" {
+			r.wait = false
+		}
+	}
+	g := &s.puts
+	g.mu.Lock()
+	g.queue = append(g.queue, r)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if lead {
+		s.lead(sync)
+	}
+}
+
+func (s *Store) checkBatch(msgs []*message.Message) error {
 	if len(msgs) == 0 {
-		return PutResult{}, fmt.Errorf("%w: empty batch", ErrInvalidMessage)
+		return fmt.Errorf("%w: empty batch", ErrInvalidMessage)
 	}
 	if s.closed.Load() {
-		return PutResult{}, ErrClosed
+		return ErrClosed
 	}
 	topic, queue := msgs[0].Topic, msgs[0].QueueID
 	for _, m := range msgs {
 		if m.Topic != topic || m.QueueID != queue {
-			return PutResult{}, fmt.Errorf("%w: a batch must target one queue", ErrInvalidMessage)
+			return fmt.Errorf("%w: a batch must target one queue", ErrInvalidMessage)
 		}
 		if err := s.checkMessage(m); err != nil {
-			return PutResult{}, err
+			return err
 		}
 	}
-	var res PutResult
-	wait := true
-	for _, m := range msgs {
-		if v, ok := m.Properties.Lookup(message.PropertyWaitStoreMsgOK); ok && v == "false" {
-			wait = false
-		}
-	}
-	build := func(dst []byte, storeTime int64) ([]byte, func(commitlog.Appended), error) {
-		return s.buildLocked(dst, storeTime, msgs, &res)
-	}
-	a, err := s.commit.Append(build, wait)
-	if err != nil && !errors.Is(err, commitlog.ErrFlushTimeout) {
-		return PutResult{}, err
-	}
-	// Only a SYNC_FLUSH put that waited and timed out reports false: async
-	// puts and WAIT=false puts make no durability promise to break (as
-	// upstream, which answers PUT_OK for them).
-	res.Flushed = !errors.Is(err, commitlog.ErrFlushTimeout)
-	res.PhyOffsets = a.Offsets
-	res.StoreTime = a.StoreTime
-	s.dispatcher.Wakeup()
-	return res, nil
+	return nil
 }
+
+// lead writes groups until the queue is empty, or, for a synchronous
+// leader, one group (which holds its own put: the queue was empty when it
+// queued) before handing over to a new leader goroutine.
+func (s *Store) lead(sync bool) {
+	g := &s.puts
+	st := leadState{leading: true}
+	defer s.recoverLead(&st)
+	for {
+		g.mu.Lock()
+		if len(g.queue) == 0 {
+			g.leading = false
+			st.leading = false
+			g.mu.Unlock()
+			return
+		}
+		n := min(len(g.queue), maxGroupMsgs)
+		g.batch = append(g.batch[:0], g.queue[:n]...)
+		rest := copy(g.queue, g.queue[n:])
+		clear(g.queue[rest:])
+		g.queue = g.queue[:rest]
+		g.mu.Unlock()
+
+		st.unanswered = g.batch
+		taken := s.writeGroup(g.batch)
+		finished := slices.Clone(g.batch[:taken]) // reported below, outside the leader's state
+
+		g.mu.Lock()
+		if left := g.batch[taken:]; len(left) > 0 { // did not fit: first in the next group
+			g.queue = slices.Insert(g.queue, 0, left...)
+		}
+		st.unanswered = nil
+		clear(g.batch)
+		if sync {
+			st.leading = false
+			if len(g.queue) > 0 {
+				go s.lead(false) // leading stays set: the new goroutine owns it
+			} else {
+				g.leading = false
+			}
+		}
+		g.mu.Unlock()
+		s.report(finished)
+		if sync {
+			return
+		}
+	}
+}
+
+// leadState is what a leader must clean up if it panics.
+type leadState struct {
+	unanswered []*putReq // taken from the queue, results not reported
+	leading    bool      // this goroutine owns putGroup.leading
+}
+
+// recoverLead keeps a panic while writing a group (a bug) from wedging
+// every later put: the group's puts fail and leadership passes on, as a
+// panicking request handler fails only its own request.
+func (s *Store) recoverLead(st *leadState) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	s.log.Error("writing a put group panicked", "panic", p, "stack", string(debug.Stack()))
+	err := fmt.Errorf("store: internal error while storing: %v", p)
+	for _, r := range st.unanswered {
+		s.deliver(r, PutResult{}, err)
+	}
+	if !st.leading {
+		return
+	}
+	g := &s.puts
+	g.mu.Lock()
+	clear(g.batch)
+	if len(g.queue) > 0 {
+		go s.lead(false)
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+}
+
+// deliver reports one put's result. A panicking callback is logged and
+// affects no other put.
+func (s *Store) deliver(r *putReq, res PutResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("put callback panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	r.done(res, err)
+}
+
+// report delivers the results of finished puts. Under SYNC_FLUSH the
+// puts that asked to wait for the disk are reported together once the
+// group's bytes are synced (or the wait timed out), from the commit log's
+// flusher: no goroutine waits for them.
+func (s *Store) report(finished []*putReq) {
+	var durable []*putReq
+	var end int64
+	for _, r := range finished {
+		switch {
+		case r.err != nil:
+			s.deliver(r, PutResult{}, r.err)
+		case r.wait && s.cfg.Flush == commitlog.SyncFlush:
+			durable = append(durable, r)
+			end = max(end, r.end)
+		default:
+			// Async puts and WAIT=false puts make no durability promise
+			// to break (as upstream, which answers PUT_OK for them).
+			r.res.Flushed = true
+			s.deliver(r, r.res, nil)
+		}
+	}
+	if len(durable) == 0 {
+		return
+	}
+	s.commit.OnDurable(end, func(err error) {
+		for _, r := range durable {
+			switch {
+			case err == nil:
+				r.res.Flushed = true
+				s.deliver(r, r.res, nil)
+			case errors.Is(err, commitlog.ErrFlushTimeout):
+				// Stored, not confirmed on disk in time: FLUSH_DISK_TIMEOUT.
+				s.deliver(r, r.res, nil)
+			default:
+				s.deliver(r, PutResult{}, err)
+			}
+		}
+	})
+}
+
+// writeGroup encodes and appends the puts of one group and sets their
+// results. It returns how many of them (from the first) it finished: a
+// put that would make the group exceed its byte limit or roll the
+// segment waits for the next group.
+func (s *Store) writeGroup(batch []*putReq) int {
+	g := &s.puts
+	taken, built := 0, false
+	build := func(dst []byte, storeTime int64) ([]byte, func(commitlog.Appended), error) {
+		built = true
+		if g.testBuildHook != nil {
+			g.testBuildHook()
+		}
+		if g.pending == nil {
+			g.pending = make(map[queueKey]int64)
+		}
+		clear(g.pending)
+		g.fresh = g.fresh[:0]
+		room := int(min(s.commit.RoomLocked(), maxGroupBytes))
+		for i, r := range batch {
+			limit := room - len(dst)
+			if len(dst) == 0 {
+				limit = -1 // the first record goes whatever its size: the log rolls or refuses it
+			}
+			out, err := s.buildLocked(dst, storeTime, r.msgs, &r.res, limit)
+			if errors.Is(err, errGroupFull) {
+				break
+			}
+			taken = i + 1
+			if err != nil {
+				r.err = err
+				continue
+			}
+			dst = out
+		}
+		if len(dst) == 0 {
+			// Every put failed: nothing to append (their errors are set).
+			return nil, nil, errNothingToAppend
+		}
+		return dst, func(commitlog.Appended) {
+			for k, off := range g.pending {
+				s.nextOffsets[k] = off
+			}
+			for _, n := range g.fresh {
+				if _, loaded := s.freshLMQs.LoadOrStore(n, struct{}{}); !loaded {
+					s.freshCount.Add(1)
+				}
+			}
+		}, nil
+	}
+	a, err := s.commit.Append(build, false)
+	if errors.Is(err, errNothingToAppend) {
+		return taken
+	}
+	if !built {
+		// Refused before building (closed log, failed fsync): the error
+		// is every put's.
+		taken = len(batch)
+	}
+	i := 0
+	for _, r := range batch[:taken] {
+		if r.err != nil {
+			continue
+		}
+		if err != nil {
+			r.err = err
+			continue
+		}
+		n := len(r.msgs)
+		r.res.PhyOffsets = a.Offsets[i : i+n : i+n]
+		r.res.StoreTime = a.StoreTime
+		r.end = a.End
+		i += n
+	}
+	if err == nil {
+		s.dispatcher.Wakeup()
+	}
+	return taken
+}
+
+// errGroupFull stops a group at a put that does not fit in it.
+var errGroupFull = errors.New("store: group full")
+
+var errNothingToAppend = errors.New("store: every put of the group failed")
 
 func (s *Store) checkMessage(m *message.Message) error {
 	if err := message.ValidateTopic(m.Topic); err != nil {
@@ -117,17 +403,31 @@ func takesQueueOffset(sys message.SysFlag) bool {
 }
 
 // buildLocked runs under the commit-log writer lock: it assigns queue and
-// LMQ offsets in commit-log order and encodes the records. The offsets are
-// published (commit) only once the bytes are written.
-func (s *Store) buildLocked(dst []byte, storeTime int64, msgs []*message.Message, res *PutResult) ([]byte, func(commitlog.Appended), error) {
+// LMQ offsets in commit-log order and encodes the records of one put,
+// after the puts before it in the group (whose assignments are in the
+// group's pending map). On success its own assignments join the group's;
+// on error nothing of it remains. They are published (the group's
+// commit) only once the bytes are written.
+//
+// limit >= 0 bounds the bytes it may add: beyond them it fails with
+// errGroupFull, assigning nothing.
+func (s *Store) buildLocked(dst []byte, storeTime int64, msgs []*message.Message, res *PutResult, limit int) ([]byte, error) {
+	g := &s.puts
 	key := queueKey{msgs[0].Topic, msgs[0].QueueID}
-	next, err := s.nextOffsetLocked(key)
-	if err != nil {
-		return nil, nil, err
+	next, ok := g.pending[key]
+	if !ok {
+		var err error
+		if next, err = s.nextOffsetLocked(key); err != nil {
+			return dst, err
+		}
 	}
-	pending := map[queueKey]int64{}
-	newLMQs := 0
-	var fresh []string
+	var lmqPending map[queueKey]int64 // this put's LMQ assignments
+	freshAt := len(g.fresh)
+	fail := func(err error) ([]byte, error) {
+		g.fresh = g.fresh[:freshAt]
+		return dst, err
+	}
+	out := dst
 	res.QueueOffsets = res.QueueOffsets[:0]
 	res.LMQOffsets = res.LMQOffsets[:0]
 	for _, m := range msgs {
@@ -145,54 +445,53 @@ func (s *Store) buildLocked(dst []byte, storeTime int64, msgs []*message.Message
 			names = s.lmqTargets(m)
 		}
 		if len(names) > 0 {
+			if lmqPending == nil {
+				lmqPending = make(map[queueKey]int64, len(names))
+			}
 			for _, name := range names {
 				if !message.IsLMQ(name) {
 					lmqOffs = append(lmqOffs, message.NoQueueOffset)
 					continue
 				}
 				lk := queueKey{name, message.LMQQueueID}
-				off, ok := pending[lk]
+				off, ok := lmqPending[lk]
+				if !ok {
+					off, ok = g.pending[lk]
+				}
 				if !ok {
 					var isNew bool
-					off, isNew, err = s.lmqNextOffsetLocked(name)
-					if err != nil {
-						return nil, nil, err
-					}
+					off, isNew = s.lmqNextOffsetLocked(name)
 					if isNew {
-						newLMQs++
-						fresh = append(fresh, name)
-						if s.cfg.MaxLMQs > 0 && s.LMQCount()+int64(newLMQs) > int64(s.cfg.MaxLMQs) {
-							return nil, nil, fmt.Errorf("%w: %s would be LMQ number %d, limit %d (maxLmqConsumeQueueNum)",
-								ErrLMQQuota, name, s.LMQCount()+int64(newLMQs), s.cfg.MaxLMQs)
+						g.fresh = append(g.fresh, name)
+						if s.cfg.MaxLMQs > 0 && s.LMQCount()+int64(len(g.fresh)) > int64(s.cfg.MaxLMQs) {
+							return fail(fmt.Errorf("%w: %s would be LMQ number %d, limit %d (maxLmqConsumeQueueNum)",
+								ErrLMQQuota, name, s.LMQCount()+int64(len(g.fresh)), s.cfg.MaxLMQs))
 						}
 					}
 				}
 				lmqOffs = append(lmqOffs, off)
-				pending[lk] = off + 1
+				lmqPending[lk] = off + 1
 			}
 			v, err := message.FormatMultiQueueOffset(names, lmqOffs)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%w: %v", ErrInvalidMessage, err)
+				return fail(fmt.Errorf("%w: %v", ErrInvalidMessage, err))
 			}
 			m.Properties.Set(message.PropertyInnerMultiQueueOffset, v)
 		}
 		res.LMQOffsets = append(res.LMQOffsets, lmqOffs)
-		if dst, err = message.AppendRecord(dst, m); err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidMessage, err)
+		var err error
+		if out, err = message.AppendRecord(out, m); err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrInvalidMessage, err))
 		}
 	}
-	commit := func(commitlog.Appended) {
-		s.nextOffsets[key] = next
-		for lk, off := range pending {
-			s.nextOffsets[lk] = off
-		}
-		for _, n := range fresh {
-			if _, loaded := s.freshLMQs.LoadOrStore(n, struct{}{}); !loaded {
-				s.freshCount.Add(1)
-			}
-		}
+	if limit >= 0 && len(out)-len(dst) > limit {
+		return fail(errGroupFull)
 	}
-	return dst, commit, nil
+	g.pending[key] = next
+	for lk, off := range lmqPending {
+		g.pending[lk] = off
+	}
+	return out, nil
 }
 
 // nextOffsetLocked returns the next offset of a queue: from memory, or,
@@ -214,9 +513,9 @@ func (s *Store) nextOffsetLocked(k queueKey) (int64, error) {
 // new (counts against the quota). Every LMQ with messages is in
 // nextOffsets from open on (loaded from the next-offset rows), so this
 // never reads the database: a name not there is a new LMQ, starting at 0.
-func (s *Store) lmqNextOffsetLocked(name string) (int64, bool, error) {
+func (s *Store) lmqNextOffsetLocked(name string) (int64, bool) {
 	if off, ok := s.nextOffsets[queueKey{name, message.LMQQueueID}]; ok {
-		return off, false, nil
+		return off, false
 	}
-	return 0, true, nil
+	return 0, true
 }

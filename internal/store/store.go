@@ -166,6 +166,9 @@ type Store struct {
 	// nextOffsets is the next offset of every queue written since open;
 	// guarded by the commit-log writer lock (only build/commit touch it).
 	nextOffsets map[queueKey]int64
+	// puts queues concurrent puts so that one writer appends them all
+	// with one commit-log write (put.go).
+	puts putGroup
 	// freshCount counts LMQs created by puts and not yet registered by
 	// dispatch; with the registry's count it is the LMQ count the quota
 	// is checked against.

@@ -117,7 +117,7 @@ func TestOfficialClientRetryThenDLQ(t *testing.T) {
 		if !regexp.MustCompile(`broker-a\s+0\s+0\s+1\s`).MatchString(status) {
 			t.Errorf("topicStatus %s:\n%s\nwant queue 0 with min 0, max 1", dlq, status)
 		}
-		if byKey := runAdmin(ctx, t, "queryMsgByKey", "-n", c.ns, "-t", dlq, "-k", "order-42"); !regexp.MustCompile(`(?m)^`+dm.UniqKey()+`\s+0\s+0\s*$`).MatchString(byKey) {
+		if byKey := runAdmin(ctx, t, "queryMsgByKey", "-n", c.ns, "-t", dlq, "-k", "order-42"); !regexp.MustCompile(`(?m)^` + dm.UniqKey() + `\s+0\s+0\s*$`).MatchString(byKey) {
 			t.Errorf("queryMsgByKey on %s:\n%s\nwant one row: %s in queue 0 at offset 0", dlq, byKey, dm.UniqKey())
 		}
 	})

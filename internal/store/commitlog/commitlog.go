@@ -136,8 +136,15 @@ type Log struct {
 	flushNotify chan struct{} // closed and replaced after every flush
 	flushErr    error
 
+	// durable holds OnDurable callbacks until a flush covers them
+	// (durable.go); durClosed refuses new ones once Close answered them.
+	durMu     sync.Mutex
+	durable   []durableWaiter
+	durClosed bool
+
 	flusher  *lifecycle.Loop
 	prealloc *lifecycle.Loop
+	expirer  *lifecycle.Loop // SYNC_FLUSH only: OnDurable timeouts
 	closed   atomic.Bool
 }
 
@@ -202,6 +209,12 @@ func Open(cfg Config, rec Recovery) (*Log, error) {
 	}
 	l.flusher = lifecycle.NewLoop("commitlog-flush", l.flushPeriod(), func(context.Context) { l.flushOnce() })
 	l.flusher.Start()
+	if cfg.Flush == SyncFlush {
+		// Its own loop: an fsync that hangs must not hold back timeouts.
+		l.expirer = lifecycle.NewLoop("commitlog-durable-timeouts", min(10*time.Millisecond, cfg.SyncFlushTimeout/2),
+			func(context.Context) { l.expireDurable() })
+		l.expirer.Start()
+	}
 	l.prealloc = lifecycle.NewLoop("commitlog-prealloc", 0, func(context.Context) { l.preallocateNext() })
 	l.prealloc.Start()
 	l.prealloc.Wakeup()
@@ -497,6 +510,25 @@ func (l *Log) appendLocked(build BuildFunc) (Appended, error) {
 	return a, nil
 }
 
+// RoomLocked is how many bytes of records the next append can add to the
+// active segment without rolling to a new one. A build function (which
+// runs under the writer lock) uses it to size what it appends.
+func (l *Log) RoomLocked() int64 {
+	off := l.writeOffset.Load()
+	l.segMu.RLock()
+	var cur *segment
+	if len(l.segs) > 0 {
+		cur = l.segs[len(l.segs)-1]
+	}
+	l.segMu.RUnlock()
+	if cur != nil && off < cur.base+l.cfg.SegmentSize {
+		if room := cur.base + l.cfg.SegmentSize - off - blankHeaderLen; room > 0 {
+			return room
+		}
+	}
+	return l.cfg.SegmentSize - blankHeaderLen
+}
+
 // segmentForAppendLocked returns the segment that takes n bytes at *off,
 // rolling to a new segment (after writing a blank marker) when they do
 // not fit in the current one.
@@ -582,6 +614,11 @@ func (l *Log) preallocateNext() {
 // arriving meanwhile queue up for the next round, which covers them all
 // with one more fsync (group commit).
 func (l *Log) flushOnce() {
+	l.syncOnce()
+	l.notifyDurable() // outside flushRun: callbacks may do anything but block
+}
+
+func (l *Log) syncOnce() {
 	l.flushRun.Lock()
 	defer l.flushRun.Unlock()
 	target := l.writeOffset.Load()
@@ -839,6 +876,9 @@ func (l *Log) Close() error {
 	defer l.mu.Unlock()
 	l.prealloc.Stop()
 	l.flusher.Stop()
+	if l.expirer != nil {
+		l.expirer.Stop()
+	}
 	errs := []error{}
 	l.flushOnce()
 	l.flushMu.Lock()
@@ -846,6 +886,7 @@ func (l *Log) Close() error {
 	close(l.flushNotify) // release waiters; they see closed
 	l.flushNotify = make(chan struct{})
 	l.flushMu.Unlock()
+	l.closeDurable()
 	errs = append(errs, l.closeFiles())
 	return errors.Join(errs...)
 }

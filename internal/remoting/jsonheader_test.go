@@ -1,0 +1,101 @@
+package remoting
+
+import (
+	"maps"
+	"testing"
+)
+
+var jsonHeaderSeeds = []string{
+	`{"code":310,"language":"GO","version":317,"opaque":1,"flag":0,"remark":"","extFields":{"a":"pg","b":"T","c":"TBW102","d":"4","e":"-1","f":"0","g":"1732600000000","h":"0","i":"UNIQ_KEY\u0001AB\u0002TAGS\u0001x\u0002"}}`,
+	`{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}`,
+	`{"code":0,"flag":1,"language":"JAVA","opaque":7,"remark":"ok \"quoted\" 中","serializeTypeCurrentRPC":"JSON","version":479}`,
+	`{"code":1,"extFields":{"a":1,"b":true,"c":null,"d":-2.5e+3,"e":false}}`,
+	`{"code":1,"extFields":{"a":"x","a":null}}`,
+	`{"code":1,"extFields":{"a":"x"},"extFields":{"b":"y"}}`,
+	`{"Code":1}`,
+	`{"code":1.0}`,
+	`{"code":2147483648}`,
+	`{"code":-2147483648,"opaque":-0}`,
+	`{"code":01}`,
+	`{"remark":null,"language":null}`,
+	`{"remark":"\ud83d\ude00"}`,
+	`{"remark":"\u00e9\/\b\f\n\r\t"}`,
+	"{\"remark\":\"\xff\"}",
+	"{\"remark\":\"a\x01\"}",
+	` { "code" : 5 , "x" : [1, {"y": [true, null]}, "z"] } `,
+	`{"code":5}x`,
+	`{"extFields":{"a":{}}}`,
+	`null`,
+	`[]`,
+	`{}`,
+	`{"extFields":{}}`,
+	`{"extFields":null}`,
+}
+
+// FuzzJSONHeaderFast checks the fast JSON header decoder against
+// encoding/json: whatever it accepts must decode exactly as the reference
+// does.
+func FuzzJSONHeaderFast(f *testing.F) {
+	for _, s := range jsonHeaderSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkFastMatchesSlow(t, b)
+	})
+}
+
+func TestJSONHeaderFastMatchesSlow(t *testing.T) {
+	accepted := 0
+	for _, s := range jsonHeaderSeeds {
+		if checkFastMatchesSlow(t, []byte(s)) {
+			accepted++
+		}
+	}
+	// The common forms must take the fast path, or it is useless.
+	for _, s := range jsonHeaderSeeds[:4] {
+		if _, ok := decodeJSONHeaderFast([]byte(s)); !ok {
+			t.Errorf("fast decoder declined %s", s)
+		}
+	}
+	if accepted < 10 {
+		t.Errorf("fast decoder accepted only %d seeds", accepted)
+	}
+}
+
+func checkFastMatchesSlow(t *testing.T, b []byte) bool {
+	t.Helper()
+	fast, ok := decodeJSONHeaderFast(b)
+	if !ok {
+		return false
+	}
+	slow, err := decodeJSONHeaderSlow(b)
+	if err != nil {
+		t.Fatalf("fast decoder accepted what encoding/json rejects (%v): %q", err, b)
+	}
+	if fast.Code != slow.Code || fast.Language != slow.Language || fast.Version != slow.Version ||
+		fast.Opaque != slow.Opaque || fast.Flag != slow.Flag || fast.Remark != slow.Remark ||
+		!maps.Equal(fast.ExtFields, slow.ExtFields) || (fast.ExtFields == nil) != (slow.ExtFields == nil) {
+		t.Fatalf("decoders disagree on %q:\nfast %v %q\nslow %v %q", b, fast, fast.ExtFields, slow, slow.ExtFields)
+	}
+	return true
+}
+
+func BenchmarkDecodeJSONHeader(b *testing.B) {
+	hdr := []byte(jsonHeaderSeeds[0])
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeJSONHeader(hdr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeJSONHeaderSlow(hdr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
