@@ -176,13 +176,5 @@ func (b *Broker) retryToDLQ(t *sendTarget, m *message.Message) error {
 // one queue (upstream's DLQ_NUMS_PER_GROUP), readable and writable so the
 // admin commands and a re-driving consumer can read it.
 func (m *TopicManager) EnsureDLQTopic(group string) (body.TopicConfig, error) {
-	name := message.DLQTopic(group)
-	if tc, ok := m.Get(name); ok {
-		return tc, nil
-	}
-	if err := message.ValidateTopic(name); err != nil {
-		return body.TopicConfig{}, err
-	}
-	tc, _, err := m.createIfAbsent(newTopicConfig(name, 1, permRead|permWrite))
-	return tc, err
+	return m.ensureGroupTopic(message.DLQTopic(group))
 }

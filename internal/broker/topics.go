@@ -301,7 +301,12 @@ func (m *TopicManager) AutoCreate(topic, defaultTopic string, queueNums int) (bo
 // queue, read-write) if needed. The consume side calls it when a consumer
 // of the group heartbeats or sends a message back.
 func (m *TopicManager) EnsureRetryTopic(group string) (body.TopicConfig, error) {
-	name := message.RetryTopic(group)
+	return m.ensureGroupTopic(message.RetryTopic(group))
+}
+
+// ensureGroupTopic returns a group's %RETRY% or %DLQ% topic, creating it
+// with one read-write queue if needed.
+func (m *TopicManager) ensureGroupTopic(name string) (body.TopicConfig, error) {
 	if tc, ok := m.Get(name); ok {
 		return tc, nil
 	}

@@ -50,35 +50,7 @@ func startCluster(t *testing.T) *cluster {
 // its config first. It is shut down at the end of the test.
 func startBrokerOn(t *testing.T, ns string, mut func(*config.Broker)) *cluster {
 	t.Helper()
-	bc := config.DefaultBroker()
-	bc.StorePathRootDir = t.TempDir()
-	bc.ListenPort = 0
-	bc.NamesrvAddr = []string{ns}
-	bc.MappedFileSizeCommitLog = 64 << 20
-	bc.EnableLmq = true
-	bc.EnableMultiDispatch = true
-	if mut != nil {
-		mut(&bc)
-	}
-	b, err := broker.New(broker.Config{Broker: bc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	cli := remoting.NewClient(remoting.ClientConfig{})
-	// Cleanups run last-in first-out: the broker stops before the name
-	// server started before it.
-	t.Cleanup(func() {
-		_ = cli.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Shutdown(ctx); err != nil {
-			t.Errorf("broker shutdown: %v", err)
-		}
-	})
-	return &cluster{ns: ns, broker: b, cli: cli}
+	return startBrokerSpec(t, ns, brokerSpec{mut: mut})
 }
 
 // invoke sends one request with Bolide's client.
