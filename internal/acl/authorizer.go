@@ -58,3 +58,23 @@ func (a *Authorizer) Check(code protocol.RequestCode, ext map[string]string, bod
 	}
 	return nil
 }
+
+// CheckTopic reports whether the user who signed a request (already
+// authenticated by Check) may do action on topic: for checks a processor
+// can only make once it has read something the request points to, such
+// as the original topic of a message sent back by commit-log offset.
+func (a *Authorizer) CheckTopic(code protocol.RequestCode, ext map[string]string, topic string, action Action) error {
+	ak := ext[FieldAccessKey]
+	u, ok := a.users[ak]
+	if !ok {
+		return &Denial{User: ak, Code: code, Reason: fmt.Sprintf("user %s is not found (%v)", ak, code)}
+	}
+	if u.Super {
+		return nil
+	}
+	res := topicRes(topic)
+	if !u.Allowed(res, action) {
+		return &Denial{User: ak, Code: code, Reason: fmt.Sprintf("user %s lacks %v on %v (%v)", ak, action, res, code)}
+	}
+	return nil
+}

@@ -30,6 +30,10 @@ const aclUsers = `{"users": [
   ]},
   {"accessKey": "pubuser1", "secretKey": "pubsecret", "policies": [
     {"resource": "topic:acl-*", "actions": ["Pub"]}
+  ]},
+  {"accessKey": "subuser1", "secretKey": "subsecret", "policies": [
+    {"resource": "topic:acl-*", "actions": ["Sub"]},
+    {"resource": "group:acl-g*", "actions": ["Sub"]}
   ]}
 ]}`
 
@@ -37,6 +41,7 @@ var (
 	rootCreds = acl.Credentials{AccessKey: "rootuser", SecretKey: "rootsecret"}
 	opsCreds  = acl.Credentials{AccessKey: "opsuser1", SecretKey: "opssecret"}
 	pubCreds  = acl.Credentials{AccessKey: "pubuser1", SecretKey: "pubsecret"}
+	subCreds  = acl.Credentials{AccessKey: "subuser1", SecretKey: "subsecret"}
 )
 
 func startACL(t *testing.T) *clienttest.Env {
@@ -248,4 +253,39 @@ func TestACLDenialLogged(t *testing.T) {
 	if s := logs.String(); !strings.Contains(s, "user=pubuser1") || !strings.Contains(s, "code=GET_TOPIC_STATS_INFO") {
 		t.Errorf("denial log lacks user or code: %s", s)
 	}
+}
+
+// A send-back names a commit-log offset, not a topic: the broker checks
+// that the sender may consume the message it points to, so a member of a
+// group cannot copy another topic's messages into its retry topic.
+func TestACLSendBackChecksTheOriginalTopic(t *testing.T) {
+	env := startACL(t)
+	ctx := context.Background()
+	root := aclClient(t, env, rootCreds)
+	for _, topic := range []string{"acl-orders", "secret"} {
+		if err := root.CreateTopic(ctx, env.BrokerAddr, topic, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offsetOf := func(topic string) int64 {
+		r, err := root.SendTo(ctx, env.BrokerAddr, topic, 0, []byte("m"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, phy, err := message.ParseOffsetID(r.MsgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return phy
+	}
+	sub := aclClient(t, env, subCreds)
+	if err := sub.SendBack(ctx, env.BrokerAddr, "acl-g1", offsetOf("acl-orders"), -1); err != nil {
+		t.Fatalf("send back of a message the user may consume: %v", err)
+	}
+	err := sub.SendBack(ctx, env.BrokerAddr, "acl-g1", offsetOf("secret"), -1)
+	wantDenied(t, "send back of another topic's message", err, "user subuser1 lacks Sub on topic secret (CONSUMER_SEND_MSG_BACK)")
+	clienttest.Poll(t, 10*time.Second, func() bool {
+		n, err := root.MaxOffset(ctx, env.BrokerAddr, "%DLQ%acl-g1", 0)
+		return err == nil && n == 1
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/bolidemq/bolide/internal/acl"
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/protocol"
 	"github.com/bolidemq/bolide/internal/protocol/body"
@@ -41,7 +42,7 @@ func maxReconsume(sc body.SubscriptionGroupConfig, fromClient *int32) int32 {
 	return sc.RetryMaxTimes
 }
 
-func (b *Broker) consumerSendMsgBack(_ context.Context, _ *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
+func (b *Broker) consumerSendMsgBack(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
 	var h protocol.ConsumerSendMsgBackRequestHeader
 	if err := decodeHeader(req, &h); err != nil {
 		return nil, err
@@ -72,6 +73,19 @@ func (b *Broker) consumerSendMsgBack(_ context.Context, _ *remoting.Conn, req *r
 		return nil, fail(protocol.SystemError, "look message by offset failed, %d: %v", h.Offset, err)
 	}
 	orig := rec.Message()
+	// The request names a commit-log offset, not a topic: with ACL on, the
+	// sender must be allowed to consume the message it sends back, or any
+	// group member could copy any message into its own retry topic.
+	if auth := b.acl.auth; auth != nil {
+		origin := orig.Properties.Get(message.PropertyRetryTopic)
+		if origin == "" {
+			origin = orig.Topic
+		}
+		if err := auth.CheckTopic(protocol.ConsumerSendMsgBack, req.ExtFields, origin, acl.Sub); err != nil {
+			b.logDenial(conn, err)
+			return nil, fail(protocol.NoPermission, "%s", err.Error())
+		}
+	}
 	m := &message.Message{
 		Topic: retry.TopicName, Flag: orig.Flag, Body: orig.Body, Properties: orig.Properties,
 		SysFlag: orig.SysFlag, BornTimestamp: orig.BornTimestamp, BornHost: orig.BornHost,
