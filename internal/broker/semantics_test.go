@@ -328,6 +328,7 @@ func TestTransactions(t *testing.T) {
 	if n := maxOffset(t, b, "X", 0); n != 0 {
 		t.Fatalf("half message visible: %d", n)
 	}
+	wantResp(t, endTx(t, b, cli, commit, protocol.TransactionNotType, "PG"), protocol.Success, "") // unknown: answered, nothing done
 	wantResp(t, endTx(t, b, cli, commit, protocol.TransactionCommit, "OTHER"), protocol.SystemError, "producer group")
 	for range 3 { // retries apply once
 		wantResp(t, endTx(t, b, cli, commit, protocol.TransactionCommit, "PG"), protocol.Success, "")

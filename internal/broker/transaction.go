@@ -78,7 +78,7 @@ func (b *Broker) endTransaction(_ context.Context, _ *remoting.Conn, req *remoti
 	}
 	switch h.CommitOrRollback {
 	case protocol.TransactionNotType:
-		return nil, nil // "unknown": wait for a check
+		return success(req), nil // "unknown": nothing to do, a check will ask again
 	case protocol.TransactionCommit, protocol.TransactionRollback:
 	default:
 		return nil, fail(protocol.InvalidParameter, "commitOrRollback %d is neither 0, 8 (commit) nor 12 (rollback)", h.CommitOrRollback)
