@@ -1,9 +1,11 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bolidemq/bolide/internal/message"
@@ -112,5 +114,48 @@ func TestParkedRefRoundTrip(t *testing.T) {
 		if _, err := parked.ParseRef(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+// An LMQ moving from "created by a put" to "registered by dispatch" is
+// counted once: LMQCount never exceeds the LMQs puts have created.
+func TestLMQCountNeverDoubleCounts(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	var started atomic.Int64
+	stop := make(chan struct{})
+	errs := make(chan string, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := s.LMQCount()
+			if max := started.Load(); n > max {
+				select {
+				case errs <- fmt.Sprintf("LMQCount %d with %d LMQs created", n, max):
+				default:
+				}
+				return
+			}
+		}
+	})
+	for i := range 2000 {
+		started.Add(1)
+		mustPut(t, s, lmqMsg("m", fmt.Sprintf("%%LMQ%%c%d", i)))
+	}
+	waitDispatched(t, s)
+	close(stop)
+	wg.Wait()
+	select {
+	case e := <-errs:
+		t.Fatal(e)
+	default:
+	}
+	if n := s.LMQCount(); n != 2000 {
+		t.Fatalf("LMQCount %d, want 2000", n)
 	}
 }

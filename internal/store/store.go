@@ -173,6 +173,9 @@ type Store struct {
 	// dispatch; with the registry's count it is the LMQ count the quota
 	// is checked against.
 	freshCount atomic.Int64
+	// lmqCountMu makes registering a fresh LMQ (dispatch) and counting
+	// LMQs (LMQCount) exclusive of each other.
+	lmqCountMu sync.RWMutex
 
 	disp       *dispatch.Dispatcher
 	dispatcher *lifecycle.Loop
@@ -516,8 +519,14 @@ func (s *Store) Stats() Stats {
 	}
 }
 
-// LMQCount is the number of LMQs the store holds.
-func (s *Store) LMQCount() int64 { return s.cq.LMQCount() + s.freshCount.Load() }
+// LMQCount is the number of LMQs the store holds: those registered plus
+// those created by puts and not yet registered, read under lmqCountMu so
+// that an LMQ moving from one to the other is counted once.
+func (s *Store) LMQCount() int64 {
+	s.lmqCountMu.RLock()
+	defer s.lmqCountMu.RUnlock()
+	return s.cq.LMQCount() + s.freshCount.Load()
+}
 
 // BlockCacheStats are the figures of the block cache that keeps hot
 // consume-queue and index blocks in memory (pebble's).

@@ -68,6 +68,10 @@ type Config struct {
 	// is now in the registry batch, so the store drops its mark. Called
 	// after the registry counted it, so the LMQ count never dips.
 	Fresh func(name string)
+	// FreshLock, when set, is held across registering a fresh LMQ and
+	// telling Fresh, so that a reader counting registry + fresh marks
+	// under it sees neither a dip nor a double count.
+	FreshLock sync.Locker
 	// Parked, when set, is told of every parked row added (before the
 	// batch commits), so the broker's scheduler can move its scan floor
 	// back for a delay due earlier than it expected.
@@ -296,11 +300,8 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 		// against the registry.
 		switch fresh := d.cfg.Registered != nil && !d.cfg.Registered(l.Queue); {
 		case fresh:
-			if err := d.cfg.CQ.RegisterNewLMQ(b, l.Queue, entry.StoreTime); err != nil {
+			if err := d.registerFresh(b, l.Queue, entry.StoreTime); err != nil {
 				return nil, fmt.Errorf("dispatch: register LMQ %s: %w", l.Queue, err)
-			}
-			if d.cfg.Fresh != nil {
-				d.cfg.Fresh(l.Queue)
 			}
 		case l.Offset == 0:
 			if _, err := d.cfg.CQ.RegisterLMQ(b, l.Queue, entry.StoreTime); err != nil {
@@ -375,6 +376,22 @@ func (d *Dispatcher) dispatchParked(b *pebble.Batch, rec message.Record, topic s
 		}
 	}
 	return keys, nil
+}
+
+// registerFresh adds a fresh LMQ to the registry batch and drops the
+// store's mark of it, as one step for LMQ counters (FreshLock).
+func (d *Dispatcher) registerFresh(b *pebble.Batch, name string, storeTime int64) error {
+	if d.cfg.FreshLock != nil {
+		d.cfg.FreshLock.Lock()
+		defer d.cfg.FreshLock.Unlock()
+	}
+	if err := d.cfg.CQ.RegisterNewLMQ(b, name, storeTime); err != nil {
+		return err
+	}
+	if d.cfg.Fresh != nil {
+		d.cfg.Fresh(name)
+	}
+	return nil
 }
 
 func noteArrival(m map[arrivalKey]int64, topic string, queue int32, next int64) {
