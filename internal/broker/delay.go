@@ -126,6 +126,8 @@ func (s *scheduler) poke() {
 	}
 }
 
+// start runs the loop. It is not a lifecycle.Loop: those run at a fixed
+// interval, and the scheduler sleeps until the next row falls due.
 func (s *scheduler) start() {
 	go s.loop()
 }

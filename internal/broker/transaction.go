@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bolidemq/bolide/internal/lifecycle"
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/protocol"
 	"github.com/bolidemq/bolide/internal/remoting"
@@ -42,9 +43,7 @@ type txState struct {
 	// the missing row says it).
 	resolved map[int64]int64
 	checks   map[int64]int
-	stop     chan struct{}
-	done     chan struct{}
-	wake     chan struct{}
+	loop     *lifecycle.Loop // the check pass
 }
 
 func (b *Broker) registerTransactionProcessors() {
@@ -200,28 +199,15 @@ func discardRecord(half *message.Message) *message.Message {
 // startTransactionChecker runs the check pass every
 // transactionCheckInterval.
 func (b *Broker) startTransactionChecker() {
-	tx := &b.tx
-	tx.stop, tx.done, tx.wake = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
 	interval := time.Duration(b.bc.Semantics.TransactionCheckIntervalMs) * time.Millisecond
-	go func() {
-		defer close(tx.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-tx.stop:
-				return
-			case <-t.C:
-			case <-tx.wake:
-			}
-			if err := b.checkHalves(); err != nil && !errors.Is(err, store.ErrClosed) {
-				b.log.Error("transaction check pass failed", "err", err)
-			}
+	b.tx.loop = lifecycle.NewLoop("transaction-check", interval, func(context.Context) {
+		if err := b.checkHalves(); err != nil && !errors.Is(err, store.ErrClosed) {
+			b.log.Error("transaction check pass failed", "err", err)
 		}
-	}()
+	})
+	b.tx.loop.Start()
 	b.stopFuncs = append(b.stopFuncs, func() error {
-		close(tx.stop)
-		<-tx.done
+		b.tx.loop.Stop()
 		return nil
 	})
 }

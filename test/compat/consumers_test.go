@@ -47,24 +47,7 @@ func useTempOffsetStore(t *testing.T) string {
 // defaults (clustering, from the first offset).
 func startPushConsumer(t *testing.T, c *cluster, group, topic string, col *collector, opts ...consumer.Option) rocketmq.PushConsumer {
 	t.Helper()
-	pc, err := rocketmq.NewPushConsumer(append([]consumer.Option{
-		consumer.WithGroupName(group),
-		consumer.WithInstance(uniqueName(t, "c")),
-		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{c.ns})),
-		consumer.WithConsumerModel(consumer.Clustering),
-		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, col.consume); err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
-	if err := pc.Start(); err != nil {
-		t.Fatalf("consumer start: %v", err)
-	}
-	t.Cleanup(func() { _ = shutdownConsumer(t, pc) }) // idempotent
-	return pc
+	return startFuncConsumer(t, c, group, topic, col.consume, opts...)
 }
 
 // ownedQueues returns the ids of topic's queues a push consumer currently
