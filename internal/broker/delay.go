@@ -72,7 +72,6 @@ type scheduler struct {
 	failed map[parked.Ref]time.Time
 
 	delivered atomic.Int64
-	lateMs    atomic.Int64 // sum of delivery lateness (store time - due), ms
 }
 
 func newScheduler(b *Broker) *scheduler {
@@ -269,7 +268,7 @@ func (s *scheduler) deliver(due []parked.Ref) {
 		res, err := s.b.store.PutBatch(batch)
 		if err == nil {
 			for j, i := range idx {
-				s.done1(due[i], res.PhyOffsets[j], res.StoreTime)
+				s.done1(due[i], res.PhyOffsets[j])
 			}
 			continue
 		}
@@ -281,7 +280,7 @@ func (s *scheduler) deliver(due []parked.Ref) {
 				s.fail(due[i], err)
 				continue
 			}
-			s.done1(due[i], res.PhyOffsets[0], res.StoreTime)
+			s.done1(due[i], res.PhyOffsets[0])
 		}
 	}
 	s.mu.Lock()
@@ -289,12 +288,11 @@ func (s *scheduler) deliver(due []parked.Ref) {
 	s.mu.Unlock()
 }
 
-func (s *scheduler) done1(r parked.Ref, copyPhy, storeTime int64) {
+func (s *scheduler) done1(r parked.Ref, copyPhy int64) {
 	s.mu.Lock()
 	s.inflight[r.Phy] = copyPhy
 	s.mu.Unlock()
 	s.delivered.Add(1)
-	s.lateMs.Add(max(storeTime-r.Due, 0))
 }
 
 func (s *scheduler) fail(r parked.Ref, err error) {
@@ -399,10 +397,9 @@ func park(m *message.Message, due int64, level int) {
 // DelayStats are the scheduler's counters.
 type DelayStats struct {
 	Delivered int64 // delayed messages delivered since start
-	LateMsSum int64 // sum over them of store time minus due time, ms
 }
 
 // DelayStats reports the delayed-delivery counters.
 func (b *Broker) DelayStats() DelayStats {
-	return DelayStats{Delivered: b.sched.delivered.Load(), LateMsSum: b.sched.lateMs.Load()}
+	return DelayStats{Delivered: b.sched.delivered.Load()}
 }
