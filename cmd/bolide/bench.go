@@ -64,11 +64,31 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 }
 
 func newBenchCmd(stdout io.Writer) *cobra.Command {
+	var (
+		cpuProfile string
+		stopProf   func()
+	)
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
 		Short: "Load generators: produce, consume, e2e, delay, lmq, admin, queryflood",
 		Args:  cobra.NoArgs,
+		// The load generator shares the machine with the broker: its own
+		// CPU per message is part of every side-by-side figure.
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if cpuProfile == "" {
+				return nil
+			}
+			stop, err := startCPUProfile(cpuProfile)
+			stopProf = stop
+			return err
+		},
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if stopProf != nil {
+				stopProf()
+			}
+		},
 	}
+	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
 	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchE2ECmd(stdout), newBenchDelayCmd(stdout),
 		newBenchLMQCmd(stdout), newBenchAdminCmd(stdout), newBenchQueryFloodCmd(stdout))
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 
@@ -106,6 +107,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 		brokerPort  int
 		confPath    string
 		cpuProfile  string
+		tracePath   string
 		metricsAddr string
 	)
 	cmd := &cobra.Command{
@@ -189,6 +191,14 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 				}
 				defer stop()
 			}
+			if tracePath != "" {
+				stop, err := startTrace(tracePath)
+				if err != nil {
+					_ = errors.Join(b.Shutdown(context.Background()), ns.Shutdown(context.Background()))
+					return err
+				}
+				defer stop()
+			}
 			return waitForSignal(cmd.Context(), log, func(ctx context.Context) error {
 				return errors.Join(b.Shutdown(ctx), ns.Shutdown(ctx))
 			})
@@ -200,9 +210,27 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 	cmd.Flags().IntVar(&brokerPort, "broker-port", 10911, "broker port (0 picks a free one)")
 	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
+	cmd.Flags().StringVar(&tracePath, "trace", "", "write a Go execution trace of the whole run to this file (latency analysis; large)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultBrokerMetricsAddr,
 		metricsAddrUsage+"; with -c, overrides metricsPromExporterHost/Port only when given")
 	return cmd
+}
+
+// startTrace writes an execution trace (go tool trace) into path until
+// the returned stop: where a request waited, not just where CPU went.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	return func() {
+		trace.Stop()
+		_ = f.Close()
+	}, nil
 }
 
 // startCPUProfile profiles the process into path until the returned stop.

@@ -279,16 +279,8 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 		SuggestWhichBrokerID: 0, NextBeginOffset: next, MinOffset: res.MinOffset, MaxOffset: res.MaxOffset,
 	})
 	if code == protocol.Success {
-		n := 0
-		for _, r := range res.Records {
-			n += len(r)
-		}
-		buf := make([]byte, 0, n)
-		for _, r := range res.Records {
-			buf = append(buf, r...)
-		}
-		resp.Body = buf
-		b.traffic.pulled(h.Topic, h.ConsumerGroup, len(res.Records), n)
+		resp.Body = res.Body // the records back to back, read once
+		b.traffic.pulled(h.Topic, h.ConsumerGroup, len(res.Records), len(res.Body))
 	}
 	return resp, false, nil
 }

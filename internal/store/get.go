@@ -39,6 +39,9 @@ type GetResult struct {
 	Status GetStatus
 	// Records are the stored records, unchanged, in queue order.
 	Records [][]byte
+	// Body is the records back to back (Records are slices of it): a
+	// pull response's body, without another copy.
+	Body []byte
 	// QueueOffsets are the records' offsets in the queue read (for an LMQ,
 	// the LMQ offset, which differs from the record's QUEUEOFFSET).
 	QueueOffsets []int64
@@ -61,11 +64,17 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	}
 	defer done()
 	minPhy := s.commit.MinOffset()
-	maxOff, err := s.cq.MaxOffset(topic, queueID)
+	bounds, err := s.bounds.get(s.cq, topic, queueID)
 	if err != nil {
 		return GetResult{}, fmt.Errorf("store: max offset %s-%d: %w", topic, queueID, err)
 	}
-	minOff, err := s.cq.MinOffset(topic, queueID, minPhy)
+	var maxOff int64
+	if bounds != nil {
+		maxOff = bounds.max.Load()
+	} else if maxOff, err = s.cq.MaxOffset(topic, queueID); err != nil {
+		return GetResult{}, fmt.Errorf("store: max offset %s-%d: %w", topic, queueID, err)
+	}
+	minOff, err := s.minOffset(bounds, topic, queueID, minPhy, maxOff)
 	if err != nil {
 		return GetResult{}, fmt.Errorf("store: min offset %s-%d: %w", topic, queueID, err)
 	}
@@ -93,8 +102,12 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	res.Status = NoMatchedMessage
 	next := offset
 	bytes := 0
-	for scanBudget > 0 && len(res.Records) < maxCount && next < maxOff {
-		entries, err := s.cq.Range(topic, queueID, next, min(scanBudget, maxCount-len(res.Records)+32))
+	var picked []cq.Entry
+	for scanBudget > 0 && len(picked) < maxCount && next < maxOff {
+		// Never more rows than the queue holds below maxOff: a consumer
+		// that keeps up reads one or two.
+		want := min(scanBudget, maxCount-len(picked)+32, int(min(maxOff-next, 1<<20)))
+		entries, err := s.cq.Range(topic, queueID, next, want)
 		if err != nil {
 			return GetResult{}, fmt.Errorf("store: read queue %s-%d at %d: %w", topic, queueID, next, err)
 		}
@@ -110,7 +123,7 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 			if filter != nil && !filter(e) {
 				continue
 			}
-			if len(res.Records) > 0 && maxBytes > 0 && bytes+int(e.Size) > maxBytes {
+			if len(picked) > 0 && maxBytes > 0 && bytes+int(e.Size) > maxBytes {
 				next = e.QueueOffset
 				scanBudget = 0
 				break
@@ -118,24 +131,88 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 			if e.Size <= 0 || int64(e.Size) > s.commit.SegmentSize() {
 				return GetResult{}, fmt.Errorf("store: corrupt consume-queue entry %s-%d@%d: size %d", topic, queueID, e.QueueOffset, e.Size)
 			}
-			rec := make([]byte, e.Size)
-			if err := s.commit.ReadAt(rec, e.PhyOffset); err != nil {
-				if e.PhyOffset < s.commit.MinOffset() {
-					continue // its segment was deleted while we read
-				}
-				return GetResult{}, fmt.Errorf("store: read message at %d: %w", e.PhyOffset, err)
-			}
-			res.Records = append(res.Records, rec)
-			res.QueueOffsets = append(res.QueueOffsets, e.QueueOffset)
+			picked = append(picked, e)
 			bytes += int(e.Size)
-			res.Status = Found
-			if len(res.Records) >= maxCount || scanBudget <= 0 {
+			if len(picked) >= maxCount || scanBudget <= 0 {
 				break
 			}
 		}
 	}
 	res.NextOffset = next
+	if err := s.readRecords(&res, picked, bytes); err != nil {
+		return GetResult{}, err
+	}
 	return res, nil
+}
+
+// readRecords reads the picked entries' records into one buffer
+// (res.Body, which a pull response sends as is), records adjacent in the
+// commit log with one read. A record whose segment retention deleted
+// meanwhile is left out.
+func (s *Store) readRecords(res *GetResult, picked []cq.Entry, total int) error {
+	if len(picked) == 0 {
+		return nil
+	}
+	seg := s.commit.SegmentSize()
+	body := make([]byte, total)
+	var lost []bool // by picked index; nil while nothing was lost
+	at := 0
+	for i := 0; i < len(picked); {
+		start := picked[i].PhyOffset
+		end := start + int64(picked[i].Size)
+		j := i + 1
+		for j < len(picked) && picked[j].PhyOffset == end && (end+int64(picked[j].Size)-1)/seg == start/seg {
+			end += int64(picked[j].Size)
+			j++
+		}
+		n := int(end - start)
+		if err := s.commit.ReadAt(body[at:at+n], start); err != nil {
+			if start >= s.commit.MinOffset() {
+				return fmt.Errorf("store: read messages at %d: %w", start, err)
+			}
+			if lost == nil { // deleted while we read: leave the run out
+				lost = make([]bool, len(picked))
+			}
+			for k := i; k < j; k++ {
+				lost[k] = true
+			}
+		}
+		at += n
+		i = j
+	}
+	res.Records = make([][]byte, 0, len(picked))
+	res.QueueOffsets = make([]int64, 0, len(picked))
+	if lost != nil {
+		// Close the gaps so that Body is exactly the records kept.
+		kept := body[:0]
+		from := 0
+		for k, e := range picked {
+			if !lost[k] {
+				kept = append(kept, body[from:from+int(e.Size)]...)
+			}
+			from += int(e.Size)
+		}
+		body = kept
+		n := 0
+		for k, e := range picked {
+			if !lost[k] {
+				picked[n] = e
+				n++
+			}
+		}
+		picked = picked[:n]
+	}
+	at = 0
+	for _, e := range picked {
+		res.Records = append(res.Records, body[at:at+int(e.Size):at+int(e.Size)])
+		res.QueueOffsets = append(res.QueueOffsets, e.QueueOffset)
+		at += int(e.Size)
+	}
+	res.Body = body[:at]
+	if len(res.Records) > 0 {
+		res.Status = Found
+	}
+	return nil
 }
 
 // ReadRecord returns the record stored at a commit-log offset (lookup by

@@ -55,6 +55,8 @@ func (s *Store) dispatchAvailable() error {
 	defer s.dispatchMu.Unlock()
 	arrivals, err := s.disp.DispatchTo(s.confirmOffset())
 	s.dispatched.Store(s.disp.Checkpoint())
+	// Even after an error: the chunks committed before it are visible.
+	s.bounds.advance(arrivals)
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,7 @@ func (s *Store) retain() (RetentionResult, error) {
 // forgetBelow drops derived state below min and removes LMQs left empty.
 func (s *Store) forgetBelow(min int64) ([]string, error) {
 	touched, err := s.disp.ForgetBelow(min)
+	s.bounds.clear() // rows are gone: cached maxima may name none
 	if err != nil {
 		return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 	}

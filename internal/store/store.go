@@ -193,6 +193,7 @@ type Store struct {
 	lmqProbe   map[string]struct{} // LMQs to check for emptiness; retainMu
 	retention  *lifecycle.Loop
 	dispatched atomic.Int64 // checkpoint: commit-log offset dispatched up to
+	bounds     boundsCache  // max and min offsets of pulled queues (bounds.go)
 	arrivalMu  sync.RWMutex
 	arrival    ArrivalFunc
 

@@ -122,12 +122,25 @@ func (d *Dispatcher) Checkpoint() int64 {
 }
 
 // DispatchTo dispatches every record in [checkpoint, end) and returns the
-// arrivals, one per queue touched, with its highest new end offset.
+// arrivals, one per queue touched, with its highest new end offset. On an
+// error it still returns the arrivals of the batches committed before it:
+// they are visible, and the checkpoint is past them.
 func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	arrivals := make(map[arrivalKey]int64) // of committed batches
+	err := d.dispatchTo(end, arrivals)
+	out := make([]Arrival, 0, len(arrivals))
+	for k, v := range arrivals {
+		out = append(out, Arrival{Topic: k.topic, QueueID: k.queue, NextOffset: v})
+	}
+	return out, err
+}
+
+// dispatchTo is DispatchTo with d.mu held.
+func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error {
 	seg := d.cfg.Log.SegmentSize()
-	arrivals := make(map[arrivalKey]int64)
+	chunk := make(map[arrivalKey]int64) // of the batch being built
 	limit := int64(chunkBytes)
 	for d.checkpoint < end {
 		pos := d.checkpoint
@@ -141,15 +154,16 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 		}
 		got, err := d.cfg.Log.ReadAtMost(d.buf[:n], pos)
 		if err != nil {
-			return nil, fmt.Errorf("dispatch: read commit log at %d: %w", pos, err)
+			return fmt.Errorf("dispatch: read commit log at %d: %w", pos, err)
 		}
 		buf := d.buf[:got]
 		b := d.db.NewBatch()
-		next, err := d.dispatchChunk(b, buf, pos, segEnd, arrivals)
+		clear(chunk)
+		next, err := d.dispatchChunk(b, buf, pos, segEnd, chunk)
 		if err != nil {
 			_ = b.Close()
 			d.reloadCount()
-			return nil, err
+			return err
 		}
 		if next == pos {
 			_ = b.Close()
@@ -160,28 +174,27 @@ func (d *Dispatcher) DispatchTo(end int64) ([]Arrival, error) {
 				continue
 			}
 			d.reloadCount()
-			return nil, fmt.Errorf("dispatch: no progress at %d", pos)
+			return fmt.Errorf("dispatch: no progress at %d", pos)
 		}
 		limit = chunkBytes
 		var cp [8]byte
 		binary.BigEndian.PutUint64(cp[:], uint64(next))
 		if err := b.Set(checkpointKey, cp[:], nil); err != nil {
 			_ = b.Close()
-			return nil, fmt.Errorf("dispatch: set checkpoint: %w", err)
+			return fmt.Errorf("dispatch: set checkpoint: %w", err)
 		}
 		if err := b.Commit(pebble.NoSync); err != nil {
 			_ = b.Close()
 			d.reloadCount()
-			return nil, fmt.Errorf("dispatch: commit batch: %w", err)
+			return fmt.Errorf("dispatch: commit batch: %w", err)
 		}
 		_ = b.Close()
 		d.checkpoint = next
+		for k, v := range chunk {
+			arrivals[k] = max(arrivals[k], v)
+		}
 	}
-	out := make([]Arrival, 0, len(arrivals))
-	for k, v := range arrivals {
-		out = append(out, Arrival{Topic: k.topic, QueueID: k.queue, NextOffset: v})
-	}
-	return out, nil
+	return nil
 }
 
 // reloadCount recounts the LMQ registry after a discarded batch, whose

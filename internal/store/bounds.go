@@ -1,0 +1,123 @@
+package store
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/bolidemq/bolide/internal/store/cq"
+	"github.com/bolidemq/bolide/internal/store/dispatch"
+)
+
+// Queue bounds in memory for pulls. A consumer that keeps up pulls a queue
+// every few messages; reading its max and min offsets from pebble cost two
+// iterators (a seek to the last row, a seek to the first) per pull, about a
+// tenth of the broker's CPU at 20,000 msg/s end to end. The cache keeps
+// both for the queues being pulled:
+//
+//   - max (one past the last dispatched entry) is read from pebble once,
+//     then moved forward by every dispatch pass's arrivals, before the
+//     arrival listener wakes held pulls, so a woken pull sees its message;
+//   - min is remembered with the commit-log min offset it was computed
+//     for: appending entries never moves a non-empty queue's min, only
+//     retention does, and retention moves the commit log's min.
+//
+// Only retention deletes consume-queue rows while the store runs (crash
+// recovery truncates before anything is cached), and it keeps each
+// queue's last row, so a max never moves back; a retention pass still
+// clears the cache, as a safeguard that costs one pebble read per queue
+// per pass. Queues enter it when pulled, up to
+// maxCachedBounds of them (an LMQ broker has millions; the rest read
+// pebble as before).
+const maxCachedBounds = 1 << 16
+
+type queueBounds struct {
+	max atomic.Int64
+	min atomic.Pointer[minAt]
+}
+
+// minAt is a queue's min offset while the commit log starts at phy.
+type minAt struct{ phy, off int64 }
+
+type boundsCache struct {
+	// mu orders misses (a pebble read, then the insert) against dispatch
+	// updates and clears: a miss either reads rows a dispatch committed,
+	// or is in the map when that dispatch's update runs.
+	mu sync.Mutex
+	m  sync.Map // queueKey -> *queueBounds
+	n  int      // entries; mu
+}
+
+// get returns the bounds of a queue, reading its max offset from the
+// consume queue on a miss; nil when the cache is full.
+func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueBounds, error) {
+	k := queueKey{topic, queueID}
+	if b, ok := c.m.Load(k); ok {
+		return b.(*queueBounds), nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.m.Load(k); ok {
+		return b.(*queueBounds), nil
+	}
+	if c.n >= maxCachedBounds {
+		return nil, nil
+	}
+	maxOff, err := store.MaxOffset(topic, queueID)
+	if err != nil {
+		return nil, err
+	}
+	b := &queueBounds{}
+	b.max.Store(maxOff)
+	c.m.Store(k, b)
+	c.n++
+	return b, nil
+}
+
+// advance moves the max offsets of cached queues to their arrivals. Call
+// it after the arrivals' rows are committed.
+func (c *boundsCache) advance(arrivals []dispatch.Arrival) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return
+	}
+	for _, a := range arrivals {
+		b, ok := c.m.Load(queueKey{a.Topic, a.QueueID})
+		if !ok {
+			continue
+		}
+		qb := b.(*queueBounds)
+		if a.NextOffset > qb.max.Load() {
+			qb.max.Store(a.NextOffset)
+		}
+	}
+}
+
+// clear forgets every queue; call it after consume-queue rows were
+// deleted.
+func (c *boundsCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m.Clear()
+	c.n = 0
+}
+
+// minOffset returns a queue's min offset for the commit-log min offset
+// minPhy, from b when it was computed for the same minPhy.
+func (s *Store) minOffset(b *queueBounds, topic string, queueID int32, minPhy, maxOff int64) (int64, error) {
+	if b != nil {
+		if m := b.min.Load(); m != nil && m.phy == minPhy {
+			return m.off, nil
+		}
+	}
+	off, err := s.cq.MinOffset(topic, queueID, minPhy)
+	if err != nil {
+		return 0, err
+	}
+	// A logically empty queue's min is its max, which arrivals move:
+	// only a min below the max stays put.
+	if b != nil && off < maxOff {
+		b.min.Store(&minAt{phy: minPhy, off: off})
+	}
+	return off, nil
+}
