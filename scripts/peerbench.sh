@@ -45,6 +45,7 @@ producers=4
 window=500
 rate=20000
 lat_duration=20s
+lat_procs=1
 pin=
 keep=
 
@@ -65,6 +66,7 @@ Flags:
   --scenarios LIST    async,sync,consume,latency (default all)
   --quick             tiny counts: checks the plumbing, measures nothing
   --pin               brokers on CPU 1, load generators on CPU 0 (taskset)
+  --lat-procs N       GOMAXPROCS of both latency load generators (default $lat_procs; 0: Go's default)
   --out FILE          also write the table (markdown) to FILE
   --keep              keep the work directory (logs, data) at the end
 EOF
@@ -78,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--warmup) warmup=$2; shift ;;
 	--rate) rate=$2; shift ;;
 	--lat-duration) lat_duration=$2; shift ;;
+	--lat-procs) lat_procs=$2; shift ;;
 	--size) size=$2; shift ;;
 	--producers) producers=$2; shift ;;
 	--window) window=$2; shift ;;
@@ -354,14 +357,19 @@ consume() { # consume SYSTEM COUNT: drain the backlog
 	esac
 }
 
+# The latency load generators (both Go) run with GOMAXPROCS=$lat_procs: on
+# two cores shared with the broker, a second P costs them idle spinning
+# and wake-ups that the broker's tail latency pays for (docs/benchmarks.md).
 latency() { # latency SYSTEM
+	local procs=()
+	[ "$lat_procs" -gt 0 ] && procs=(env "GOMAXPROCS=$lat_procs")
 	case $1 in
 	nats)
-		client "$natslat" -s "$url" --rate "$rate" --duration "$lat_duration" --producers "$producers" \
+		client "${procs[@]}" "$natslat" -s "$url" --rate "$rate" --duration "$lat_duration" --producers "$producers" \
 			--window "$window" --size "$size"
 		;;
 	*)
-		client "$bolide" bench e2e -n "$ns" -t BenchE2ETopic --queues 8 --rate "$rate" --duration "$lat_duration" \
+		client "${procs[@]}" "$bolide" bench e2e -n "$ns" -t BenchE2ETopic --queues 8 --rate "$rate" --duration "$lat_duration" \
 			--producers "$producers" --window "$window" --size "$size" -q
 		;;
 	esac
@@ -437,6 +445,6 @@ log "runs finished in $((SECONDS - start)) s"
 
 header="Command: \`scripts/peerbench.sh $orig_args\`; $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), \
 $(nproc) CPUs; $reps rep(s); $size-byte messages, $producers producers x $window in flight; async $count msgs, sync $sync_count msgs, \
-warm-up $warmup; latency $rate msg/s for $lat_duration${pin:+; pinned: brokers CPU 1, clients CPU 0}."
+warm-up $warmup; latency $rate msg/s for $lat_duration (load generators GOMAXPROCS=$lat_procs)${pin:+; pinned: brokers CPU 1, clients CPU 0}."
 (cd "$root" && go run ./scripts/peerbench/report --runs "$runs" --limits "$work/limits.log" --size "$size" --rate "$rate" \
 	--header "$header" ${out:+--out "$out"})
