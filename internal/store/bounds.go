@@ -28,11 +28,55 @@ import (
 // per pass. Queues enter it when pulled, up to
 // maxCachedBounds of them (an LMQ broker has millions; the rest read
 // pebble as before).
-const maxCachedBounds = 1 << 16
+//
+// Each cached queue also keeps its last tailEntries consume-queue entries,
+// given by dispatch as it writes them: a pull at the tail (the usual one)
+// then opens no pebble iterator at all (cq.Range was 8 % of the broker's
+// CPU at 20,000 msg/s end to end). Entries may be noted before their batch
+// commits; readers take only entries below max, which moves after the
+// commit, and a re-dispatched record notes the same entry again.
+const (
+	maxCachedBounds = 1 << 15
+	tailEntries     = 32 // 1.3 KiB per cached queue
+)
 
 type queueBounds struct {
 	max atomic.Int64
 	min atomic.Pointer[minAt]
+
+	mu     sync.Mutex
+	lo, hi int64 // the ring holds the entries of offsets [lo, hi)
+	ring   [tailEntries]cq.Entry
+}
+
+// note records the entry of offset e.QueueOffset.
+func (b *queueBounds) note(e cq.Entry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch off := e.QueueOffset; {
+	case off == b.hi:
+		b.hi++
+		b.lo = max(b.lo, b.hi-tailEntries)
+	case off > b.hi || off < b.lo:
+		// A gap (entries dispatched before the queue was cached) or an
+		// entry older than the ring: start over from it.
+		b.lo, b.hi = off, off+1
+	}
+	b.ring[e.QueueOffset%tailEntries] = e
+}
+
+// tail appends to out the entries of [from, to) if the ring holds all of
+// them, and reports whether it did.
+func (b *queueBounds) tail(out []cq.Entry, from, to int64) ([]cq.Entry, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if from < b.lo || to > b.hi || from >= to {
+		return out, false
+	}
+	for off := from; off < to; off++ {
+		out = append(out, b.ring[off%tailEntries])
+	}
+	return out, true
 }
 
 // minAt is a queue's min offset while the commit log starts at phy.
@@ -66,11 +110,19 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 	if err != nil {
 		return nil, err
 	}
-	b := &queueBounds{}
+	b := &queueBounds{lo: maxOff, hi: maxOff}
 	b.max.Store(maxOff)
 	c.m.Store(k, b)
 	c.n++
 	return b, nil
+}
+
+// note gives dispatch's entry of a queue to the queue's tail ring, if the
+// queue is cached.
+func (c *boundsCache) note(topic string, queueID int32, e cq.Entry) {
+	if b, ok := c.m.Load(queueKey{topic, queueID}); ok {
+		b.(*queueBounds).note(e)
+	}
 }
 
 // advance moves the max offsets of cached queues to their arrivals. Call

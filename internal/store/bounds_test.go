@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bolidemq/bolide/internal/message"
+	"github.com/bolidemq/bolide/internal/store/cq"
 )
 
 // The cached bounds a pull sees must always equal what the consume queue
@@ -183,4 +184,94 @@ func TestReadRecordsCoalescesAndSkipsDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after retention", late, kept)
+}
+
+// The tail ring a pulled queue keeps holds exactly the consume queue's
+// entries: from the offset the queue was cached at (entries dispatched
+// before that are read from pebble), across wrap-arounds, for a queue
+// and an LMQ.
+func TestTailEntriesMatchConsumeQueue(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	for i := range 10 { // before anything is cached
+		mustPut(t, s, msg("T", 0, fmt.Sprintf("early%02d", i), message.PropertyInnerMultiDispatch, "%LMQ%t"))
+	}
+	waitDispatched(t, s)
+	queues := []queueKey{{"T", 0}, {"%LMQ%t", message.LMQQueueID}}
+	for _, q := range queues {
+		if got, err := s.GetMessages(q.topic, q.queue, 10, 32, 0, nil); err != nil || got.Status != OffsetOverflowOne {
+			t.Fatalf("%v at its end: %v %v", q, got.Status, err)
+		}
+	}
+	served := 0
+	for round := range 10 {
+		for i := range round * 7 { // 0, 7, ... 63 puts: some rounds wrap the ring
+			mustPut(t, s, msg("T", 0, fmt.Sprintf("r%d-%02d", round, i), message.PropertyInnerMultiDispatch, "%LMQ%t"))
+		}
+		waitDispatched(t, s)
+		for _, q := range queues {
+			b, err := s.bounds.get(s.cq, q.topic, q.queue)
+			if err != nil || b == nil {
+				t.Fatalf("%v not cached: %v", q, err)
+			}
+			maxOff := b.max.Load()
+			for from := int64(0); from < maxOff; from++ {
+				for _, n := range []int64{1, 5, tailEntries} {
+					to := min(from+n, maxOff)
+					got, ok := b.tail(nil, from, to)
+					if !ok {
+						continue
+					}
+					served++
+					want, err := s.cq.Range(q.topic, q.queue, from, int(to-from))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("round %d %v [%d, %d): ring %+v, consume queue %+v", round, q, from, to, got, want)
+					}
+				}
+			}
+			if _, ok := b.tail(nil, maxOff-1, maxOff); round > 0 && !ok {
+				t.Fatalf("round %d %v: the ring misses the last entry", round, q)
+			}
+			if _, ok := b.tail(nil, 0, 1); ok {
+				t.Fatalf("%v: the ring claims an entry dispatched before the queue was cached", q)
+			}
+		}
+	}
+	if served == 0 {
+		t.Fatal("the ring served nothing")
+	}
+	// A pull at the tail reads the right records through the ring.
+	got, err := s.GetMessages("T", 0, 10, 32, 0, nil)
+	if err != nil || got.Status != Found || bodies(t, got.Records)[0] != "r1-00" {
+		t.Fatalf("pull after the early ones: %v %v %v", got.Status, err, bodies(t, got.Records))
+	}
+}
+
+func TestQueueBoundsRing(t *testing.T) {
+	b := &queueBounds{lo: 5, hi: 5}
+	e := func(off int64) cq.Entry { return cq.Entry{QueueOffset: off, PhyOffset: off * 100, Size: 10} }
+	has := func(from, to int64) bool { _, ok := b.tail(nil, from, to); return ok }
+	b.note(e(5))
+	b.note(e(6))
+	if !has(5, 7) || has(4, 6) || has(6, 8) {
+		t.Fatalf("after 5, 6: ring [%d, %d)", b.lo, b.hi)
+	}
+	b.note(e(9)) // a gap: 7 and 8 were never noted
+	if has(6, 7) || has(7, 10) || !has(9, 10) {
+		t.Fatalf("after a gap: ring [%d, %d)", b.lo, b.hi)
+	}
+	for off := int64(10); off < 9+tailEntries+3; off++ {
+		b.note(e(off))
+	}
+	if has(9, 11) || !has(b.hi-tailEntries, b.hi) {
+		t.Fatalf("after wrapping: ring [%d, %d)", b.lo, b.hi)
+	}
+	b.note(e(b.hi - 2)) // a replayed entry changes nothing
+	got, _ := b.tail(nil, b.hi-3, b.hi)
+	if len(got) != 3 || got[0].QueueOffset != b.hi-3 || got[2].QueueOffset != b.hi-1 {
+		t.Fatalf("after a replay: %+v", got)
+	}
 }

@@ -107,9 +107,15 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 		// Never more rows than the queue holds below maxOff: a consumer
 		// that keeps up reads one or two.
 		want := min(scanBudget, maxCount-len(picked)+32, int(min(maxOff-next, 1<<20)))
-		entries, err := s.cq.Range(topic, queueID, next, want)
-		if err != nil {
-			return GetResult{}, fmt.Errorf("store: read queue %s-%d at %d: %w", topic, queueID, next, err)
+		var entries []cq.Entry
+		ok := false
+		if bounds != nil {
+			entries, ok = bounds.tail(nil, next, next+int64(want))
+		}
+		if !ok {
+			if entries, err = s.cq.Range(topic, queueID, next, want); err != nil {
+				return GetResult{}, fmt.Errorf("store: read queue %s-%d at %d: %w", topic, queueID, next, err)
+			}
 		}
 		if len(entries) == 0 {
 			break

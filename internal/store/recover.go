@@ -23,7 +23,7 @@ func (s *Store) recoverDerived(checkpoint int64) error {
 	s.disp = dispatch.New(dispatch.Config{
 		Log: s.commit, DB: s.kv, CQ: s.cq, EnableLMQ: s.cfg.EnableLMQ, Index: !s.cfg.DisableIndex,
 		Logger: s.cfg.Logger, Registered: s.lmqRegistered, Fresh: s.lmqFresh, FreshLock: &s.lmqCountMu,
-		Parked: s.cfg.OnParked,
+		Parked: s.cfg.OnParked, Entry: s.bounds.note,
 	}, checkpoint)
 	end := s.commit.WriteOffset()
 	if checkpoint > end {

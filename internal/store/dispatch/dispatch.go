@@ -72,6 +72,10 @@ type Config struct {
 	// telling Fresh, so that a reader counting registry + fresh marks
 	// under it sees neither a dip nor a double count.
 	FreshLock sync.Locker
+	// Entry, when set, is told of every consume-queue entry added (for
+	// the queue and every LMQ), before its batch commits; the store keeps
+	// the last ones of the queues being pulled.
+	Entry func(topic string, queueID int32, e cq.Entry)
 	// Parked, when set, is told of every parked row added (before the
 	// batch commits), so the broker's scheduler can move its scan floor
 	// back for a delay due earlier than it expected.
@@ -283,6 +287,9 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 	}
 	keys = appendKey(keys, k)
 	noteArrival(arrivals, topic, rec.QueueID(), entry.QueueOffset+1)
+	if d.cfg.Entry != nil {
+		d.cfg.Entry(topic, rec.QueueID(), entry)
+	}
 	if keys, err = d.dispatchParked(b, rec, topic, phy, keys); err != nil {
 		return nil, err
 	}
@@ -322,6 +329,9 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 			}
 		}
 		noteArrival(arrivals, l.Queue, message.LMQQueueID, l.Offset+1)
+		if d.cfg.Entry != nil {
+			d.cfg.Entry(l.Queue, message.LMQQueueID, e)
+		}
 	}
 
 	if d.cfg.Index {
