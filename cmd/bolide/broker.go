@@ -55,6 +55,7 @@ func newBrokerCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) *cob
 			"(namesrvAddr, or -n) every 30 s and unregisters on shutdown.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tuneBrokerProcs()
 			log, err := newLogger()
 			if err != nil {
 				return err
@@ -118,6 +119,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			"unless --data. With -c, the broker.conf decides these settings.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tuneBrokerProcs()
 			log, err := newLogger()
 			if err != nil {
 				return err
