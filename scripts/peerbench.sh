@@ -45,7 +45,7 @@ producers=4
 window=500
 rate=20000
 lat_duration=20s
-lat_procs=1
+lat_procs=0
 pin=
 keep=
 
@@ -357,9 +357,10 @@ consume() { # consume SYSTEM COUNT: drain the backlog
 	esac
 }
 
-# The latency load generators (both Go) run with GOMAXPROCS=$lat_procs: on
-# two cores shared with the broker, a second P costs them idle spinning
-# and wake-ups that the broker's tail latency pays for (docs/benchmarks.md).
+# --lat-procs N runs both latency load generators (both Go) with
+# GOMAXPROCS=N; the default (0) leaves Go's default. Tail latency on two
+# shared cores is sensitive to it, for each system differently
+# (docs/benchmarks.md), so the setting is the same for both and printed.
 latency() { # latency SYSTEM
 	local procs=()
 	[ "$lat_procs" -gt 0 ] && procs=(env "GOMAXPROCS=$lat_procs")

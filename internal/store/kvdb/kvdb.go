@@ -77,8 +77,9 @@ type Options struct {
 	// writes (default 4). Dispatch is bursty; a deeper queue absorbs bursts.
 	MemTableStopWrites int
 	// MaxCompactions caps concurrent compactions
-	// (default min(4, max(1, GOMAXPROCS/2))): the broker's send path must keep
-	// most CPUs.
+	// (default min(4, max(1, NumCPU/2))): the broker's send path must keep
+	// most CPUs. CPUs, not Ps: a broker on a small machine runs more Ps
+	// than cores (cmd/bolide), which must not buy it more compactions.
 	MaxCompactions int
 	// Logger receives pebble's messages. Nil discards them.
 	Logger *slog.Logger
@@ -118,7 +119,7 @@ func pebbleOptions(fs vfs.FS, opts Options) *pebble.Options {
 		opts.MemTableStopWrites = 4
 	}
 	if opts.MaxCompactions <= 0 {
-		opts.MaxCompactions = min(4, max(1, runtime.GOMAXPROCS(0)/2))
+		opts.MaxCompactions = min(4, max(1, runtime.NumCPU()/2))
 	}
 	logger := opts.Logger
 	if logger == nil {
