@@ -444,8 +444,10 @@ for sc in "${scenarios[@]}"; do
 done
 log "runs finished in $((SECONDS - start)) s"
 
+lat_procs_label=$lat_procs
+[ "$lat_procs" -gt 0 ] || lat_procs_label="Go default"
 header="Command: \`scripts/peerbench.sh $orig_args\`; $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), \
 $(nproc) CPUs; $reps rep(s); $size-byte messages, $producers producers x $window in flight; async $count msgs, sync $sync_count msgs, \
-warm-up $warmup; latency $rate msg/s for $lat_duration (load generators GOMAXPROCS=$lat_procs)${pin:+; pinned: brokers CPU 1, clients CPU 0}."
+warm-up $warmup; latency $rate msg/s for $lat_duration (load generators GOMAXPROCS=$lat_procs_label)${pin:+; pinned: brokers CPU 1, clients CPU 0}."
 (cd "$root" && go run ./scripts/peerbench/report --runs "$runs" --limits "$work/limits.log" --size "$size" --rate "$rate" \
 	--header "$header" ${out:+--out "$out"})
