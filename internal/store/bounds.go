@@ -27,7 +27,8 @@ import (
 // clears the cache, as a safeguard that costs one pebble read per queue
 // per pass. Queues enter it when pulled, up to
 // maxCachedBounds of them (an LMQ broker has millions; the rest read
-// pebble as before).
+// pebble as before). Nothing is evicted: a retention pass that deletes a
+// segment empties the cache.
 //
 // Each cached queue also keeps its last tailEntries consume-queue entries,
 // given by dispatch as it writes them: a pull at the tail (the usual one)
@@ -87,8 +88,16 @@ type boundsCache struct {
 	// updates and clears: a miss either reads rows a dispatch committed,
 	// or is in the map when that dispatch's update runs.
 	mu sync.Mutex
-	m  sync.Map // queueKey -> *queueBounds
-	n  int      // entries; mu
+	m  sync.Map     // queueKey -> *queueBounds
+	n  atomic.Int64 // entries; changed under mu
+}
+
+// cached returns a queue's bounds if it is cached, without adding it.
+func (c *boundsCache) cached(topic string, queueID int32) *queueBounds {
+	if b, ok := c.m.Load(queueKey{topic, queueID}); ok {
+		return b.(*queueBounds)
+	}
+	return nil
 }
 
 // get returns the bounds of a queue, reading its max offset from the
@@ -98,12 +107,15 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 	if b, ok := c.m.Load(k); ok {
 		return b.(*queueBounds), nil
 	}
+	if c.n.Load() >= maxCachedBounds {
+		return nil, nil // full: no lock for the queues left out
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b, ok := c.m.Load(k); ok {
 		return b.(*queueBounds), nil
 	}
-	if c.n >= maxCachedBounds {
+	if c.n.Load() >= maxCachedBounds {
 		return nil, nil
 	}
 	maxOff, err := store.MaxOffset(topic, queueID)
@@ -113,7 +125,7 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 	b := &queueBounds{lo: maxOff, hi: maxOff}
 	b.max.Store(maxOff)
 	c.m.Store(k, b)
-	c.n++
+	c.n.Add(1)
 	return b, nil
 }
 
@@ -130,7 +142,7 @@ func (c *boundsCache) note(topic string, queueID int32, e cq.Entry) {
 func (c *boundsCache) advance(arrivals []dispatch.Arrival) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.n == 0 {
+	if c.n.Load() == 0 {
 		return
 	}
 	for _, a := range arrivals {
@@ -151,7 +163,7 @@ func (c *boundsCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m.Clear()
-	c.n = 0
+	c.n.Store(0)
 }
 
 // minOffset returns a queue's min offset for the commit-log min offset

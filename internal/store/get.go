@@ -232,13 +232,20 @@ func (s *Store) ReadRecord(phy int64) ([]byte, error) {
 	return s.commit.ReadRecord(phy)
 }
 
-// MaxOffset is one past the last message of a queue.
+// MaxOffset is one past the last message of a queue. For a queue being
+// pulled it is the cached max GetMessages uses (which moves after a whole
+// dispatch pass, pebble's after each chunk of it): a held pull re-checking
+// the end must see the same value its read saw, or it would be woken
+// again and again while a pass runs.
 func (s *Store) MaxOffset(topic string, queueID int32) (int64, error) {
 	done, err := s.reading()
 	if err != nil {
 		return 0, err
 	}
 	defer done()
+	if b := s.bounds.cached(topic, queueID); b != nil {
+		return b.max.Load(), nil
+	}
 	return s.cq.MaxOffset(topic, queueID)
 }
 

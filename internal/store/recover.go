@@ -55,11 +55,9 @@ func (s *Store) dispatchAvailable() error {
 	defer s.dispatchMu.Unlock()
 	arrivals, err := s.disp.DispatchTo(s.confirmOffset())
 	s.dispatched.Store(s.disp.Checkpoint())
-	// Even after an error: the chunks committed before it are visible.
+	// Even after an error: the chunks committed before it are visible,
+	// and the checkpoint is past them.
 	s.bounds.advance(arrivals)
-	if err != nil {
-		return err
-	}
 	s.arrivalMu.RLock()
 	fn := s.arrival
 	s.arrivalMu.RUnlock()
@@ -68,7 +66,7 @@ func (s *Store) dispatchAvailable() error {
 			fn(a.Topic, a.QueueID, a.NextOffset)
 		}
 	}
-	return nil
+	return err
 }
 
 // lmqRegistered tells the dispatcher whether an LMQ created by a put still

@@ -109,8 +109,12 @@ func (s *Store) retain() (RetentionResult, error) {
 
 // forgetBelow drops derived state below min and removes LMQs left empty.
 func (s *Store) forgetBelow(min int64) ([]string, error) {
+	// Under dispatchMu: a dispatch pass that committed rows this deletes
+	// must not move the cache after the clear (an LMQ loses all its rows).
+	s.dispatchMu.Lock()
 	touched, err := s.disp.ForgetBelow(min)
 	s.bounds.clear() // rows are gone: cached maxima may name none
+	s.dispatchMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 	}

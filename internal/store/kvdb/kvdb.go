@@ -56,6 +56,12 @@ const (
 	PrefixParked   byte = 'p'
 )
 
+// startProcs is GOMAXPROCS as the process started: the CPUs it may use
+// (Go derives it from the CPU count and a cgroup's CPU limit), read before
+// a broker command raises its Ps above the cores (cmd/bolide), which must
+// not buy it more compactions.
+var startProcs = runtime.GOMAXPROCS(0)
+
 // Defaults for Options fields left zero.
 const (
 	DefaultCacheSize    = 64 << 20
@@ -77,9 +83,8 @@ type Options struct {
 	// writes (default 4). Dispatch is bursty; a deeper queue absorbs bursts.
 	MemTableStopWrites int
 	// MaxCompactions caps concurrent compactions
-	// (default min(4, max(1, NumCPU/2))): the broker's send path must keep
-	// most CPUs. CPUs, not Ps: a broker on a small machine runs more Ps
-	// than cores (cmd/bolide), which must not buy it more compactions.
+	// (default min(4, max(1, startProcs/2))): the broker's send path must
+	// keep most CPUs.
 	MaxCompactions int
 	// Logger receives pebble's messages. Nil discards them.
 	Logger *slog.Logger
@@ -119,7 +124,7 @@ func pebbleOptions(fs vfs.FS, opts Options) *pebble.Options {
 		opts.MemTableStopWrites = 4
 	}
 	if opts.MaxCompactions <= 0 {
-		opts.MaxCompactions = min(4, max(1, runtime.NumCPU()/2))
+		opts.MaxCompactions = min(4, max(1, startProcs/2))
 	}
 	logger := opts.Logger
 	if logger == nil {
