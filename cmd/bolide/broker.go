@@ -185,16 +185,14 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			if m := b.MetricsAddr(); m != "" {
 				fmt.Fprintf(stdout, "metrics on http://%s%s\n", m, metrics.Path)
 			}
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					_ = errors.Join(b.Shutdown(context.Background()), ns.Shutdown(context.Background()))
-					return err
+			for _, rec := range []struct {
+				path  string
+				start func(string) (func(), error)
+			}{{cpuProfile, startCPUProfile}, {tracePath, startTrace}} {
+				if rec.path == "" {
+					continue
 				}
-				defer stop()
-			}
-			if tracePath != "" {
-				stop, err := startTrace(tracePath)
+				stop, err := rec.start(rec.path)
 				if err != nil {
 					_ = errors.Join(b.Shutdown(context.Background()), ns.Shutdown(context.Background()))
 					return err
@@ -221,32 +219,27 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 // startTrace writes an execution trace (go tool trace) into path until
 // the returned stop: where a request waited, not just where CPU went.
 func startTrace(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
-	}
-	if err := trace.Start(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("trace: %w", err)
-	}
-	return func() {
-		trace.Stop()
-		_ = f.Close()
-	}, nil
+	return startRecording(path, "trace", trace.Start, trace.Stop)
 }
 
 // startCPUProfile profiles the process into path until the returned stop.
 func startCPUProfile(path string) (stop func(), err error) {
+	return startRecording(path, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// startRecording runs start on a new file at path; the returned stop ends
+// the recording and closes the file.
+func startRecording(path, what string, start func(io.Writer) error, end func()) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
+		end()
 		_ = f.Close()
 	}, nil
 }

@@ -15,19 +15,25 @@ import (
 	"github.com/bolidemq/bolide/internal/vfs"
 )
 
-// The cached bounds a pull sees must always equal what the consume queue
-// says, through puts, dispatch and retention.
-func TestBoundsCacheMatchesConsumeQueue(t *testing.T) {
+// openAging opens a store of 4 KiB segments whose messages expire after
+// an hour of the returned clock, with retention run by hand.
+func openAging(t *testing.T) (*Store, *atomic.Int64) {
 	e := newEnv()
-	var clock atomic.Int64
+	clock := new(atomic.Int64)
 	clock.Store(10_000_000)
 	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
-	s := e.open(t, func(c *Config) {
+	return e.open(t, func(c *Config) {
 		c.SegmentSize = 4096
 		c.FileReservedTime = time.Hour
 		c.DiskMaxUsedRatio = -1
 		c.RetentionInterval = -1
-	})
+	}), clock
+}
+
+// The cached bounds a pull sees must always equal what the consume queue
+// says, through puts, dispatch and retention.
+func TestBoundsCacheMatchesConsumeQueue(t *testing.T) {
+	s, clock := openAging(t)
 	defer s.Close()
 	queues := []queueKey{{"A", 0}, {"A", 1}, {"%LMQ%b", message.LMQQueueID}}
 	check := func(step string) {
@@ -137,16 +143,7 @@ func TestBoundsAdvanceBeforeArrival(t *testing.T) {
 // segment end; Body is exactly the records, also when some were deleted
 // by retention between the consume-queue read and the record read.
 func TestReadRecordsCoalescesAndSkipsDeleted(t *testing.T) {
-	e := newEnv()
-	var clock atomic.Int64
-	clock.Store(10_000_000)
-	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
-	s := e.open(t, func(c *Config) {
-		c.SegmentSize = 4096
-		c.FileReservedTime = time.Hour
-		c.DiskMaxUsedRatio = -1
-		c.RetentionInterval = -1
-	})
+	s, clock := openAging(t)
 	defer s.Close()
 	var want []string
 	for i := range 60 {
