@@ -137,13 +137,10 @@ func pebbleOptions(fs vfs.FS, opts Options) *pebble.Options {
 		CacheSize:                   opts.CacheSize + 2*int64(opts.MemTableSize),
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: opts.MemTableStopWrites,
-		// Pebble's default L0 threshold: reads seek across every L0
-		// sublevel, but consumers that keep up are served from memory
-		// (store/bounds.go), and compacting at 2 cost 4 % of plain and
-		// 8 % of LMQ produce throughput with no gain for backlog reads
-		// (docs/benchmarks.md). L0 may grow well before stalling: a stall
-		// stops dispatch, and dispatch lag is what consumers see.
-		L0CompactionThreshold: 4,
+		// Compact L0 early (reads seek across every L0 sublevel) but let
+		// it grow well before stalling: a stall stops dispatch, and
+		// dispatch lag is what consumers see.
+		L0CompactionThreshold: 2,
 		L0StopWritesThreshold: 64,
 		Logger:                pl,
 		FormatMajorVersion:    pebble.FormatNewest,
