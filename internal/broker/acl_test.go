@@ -137,6 +137,19 @@ func TestACLSixCommands(t *testing.T) {
 	byKey := protocol.QueryMessageRequestHeader{Topic: topic, Key: "k1", MaxNum: 32, BeginTimestamp: 0, EndTimestamp: now + 60_000}
 	byUniq := byKey
 	byUniq.Key, byUniq.UniqueKey = sr.UniqKey, "true"
+	// The index follows the send asynchronously (dispatch), as RocketMQ's
+	// does: wait until the message can be found before checking who may
+	// find it.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ms, err := root.QueryMessage(ctx, env.BrokerAddr, byKey)
+		if err == nil && len(ms) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the message was never indexed: %d found, %v", len(ms), err)
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	ops := aclClient(t, env, opsCreds)
 	pub := aclClient(t, env, pubCreds)
