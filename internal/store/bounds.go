@@ -26,9 +26,10 @@ import (
 // queue's last row, so a max never moves back; a retention pass still
 // clears the cache, as a safeguard that costs one pebble read per queue
 // per pass. Queues enter it when pulled, up to
-// maxCachedBounds of them (an LMQ broker has millions; the rest read
-// pebble as before). Nothing is evicted: a retention pass that deletes a
-// segment empties the cache.
+// maxCachedBounds of them (an LMQ broker has millions of queues). A miss
+// on a full cache empties it first: the queues still pulled come back at
+// one pebble read each, and the queues that went cold (LMQs whose
+// consumers left) do not hold the room for ever.
 //
 // Each cached queue also keeps its last tailEntries consume-queue entries,
 // given by dispatch as it writes them: a pull at the tail (the usual one)
@@ -37,8 +38,8 @@ import (
 // commits; readers take only entries below max, which moves after the
 // commit, and a re-dispatched record notes the same entry again.
 const (
-	maxCachedBounds = 1 << 15
-	tailEntries     = 32 // 1.3 KiB per cached queue
+	maxCachedBounds = 1 << 14 // ~24 MiB at most
+	tailEntries     = 32      // 1.3 KiB per cached queue
 )
 
 type queueBounds struct {
@@ -101,14 +102,11 @@ func (c *boundsCache) cached(topic string, queueID int32) *queueBounds {
 }
 
 // get returns the bounds of a queue, reading its max offset from the
-// consume queue on a miss; nil when the cache is full.
+// consume queue on a miss.
 func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueBounds, error) {
 	k := queueKey{topic, queueID}
 	if b, ok := c.m.Load(k); ok {
 		return b.(*queueBounds), nil
-	}
-	if c.n.Load() >= maxCachedBounds {
-		return nil, nil // full: no lock for the queues left out
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -116,7 +114,10 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 		return b.(*queueBounds), nil
 	}
 	if c.n.Load() >= maxCachedBounds {
-		return nil, nil
+		// Full: start over (see above). A caller still holding an entry
+		// uses it for the read in progress only.
+		c.m.Clear()
+		c.n.Store(0)
 	}
 	maxOff, err := store.MaxOffset(topic, queueID)
 	if err != nil {
@@ -169,10 +170,8 @@ func (c *boundsCache) clear() {
 // minOffset returns a queue's min offset for the commit-log min offset
 // minPhy, from b when it was computed for the same minPhy.
 func (s *Store) minOffset(b *queueBounds, topic string, queueID int32, minPhy, maxOff int64) (int64, error) {
-	if b != nil {
-		if m := b.min.Load(); m != nil && m.phy == minPhy {
-			return m.off, nil
-		}
+	if m := b.min.Load(); m != nil && m.phy == minPhy {
+		return m.off, nil
 	}
 	off, err := s.cq.MinOffset(topic, queueID, minPhy)
 	if err != nil {
@@ -180,7 +179,7 @@ func (s *Store) minOffset(b *queueBounds, topic string, queueID int32, minPhy, m
 	}
 	// A logically empty queue's min is its max, which arrivals move:
 	// only a min below the max stays put.
-	if b != nil && off < maxOff {
+	if off < maxOff {
 		b.min.Store(&minAt{phy: minPhy, off: off})
 	}
 	return off, nil

@@ -467,3 +467,31 @@ func TestBoundsUnderConcurrentPutsAndClears(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A miss on a full cache empties it: queues still pulled come back, and
+// the room taken by queues nobody pulls any more is freed.
+func TestBoundsCacheStartsOverWhenFull(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	for i := range maxCachedBounds {
+		if _, err := s.GetMessages(fmt.Sprintf("F%d", i), 0, 0, 1, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.bounds.n.Load(); n != maxCachedBounds {
+		t.Fatalf("%d queues cached, want %d", n, maxCachedBounds)
+	}
+	mustPut(t, s, msg("F0", 0, "after"))
+	waitDispatched(t, s)
+	got, err := s.GetMessages("G", 0, 0, 1, 0, nil) // the miss that starts over
+	if err != nil || got.Status != NoMessageInQueue {
+		t.Fatalf("new queue: %v %v", got.Status, err)
+	}
+	if n := s.bounds.n.Load(); n != 1 || s.bounds.cached("G", 0) == nil || s.bounds.cached("F0", 0) != nil {
+		t.Fatalf("after the miss: %d cached, G cached %v, F0 cached %v", n, s.bounds.cached("G", 0) != nil, s.bounds.cached("F0", 0) != nil)
+	}
+	got, err = s.GetMessages("F0", 0, 0, 1, 0, nil)
+	if err != nil || got.Status != Found || bodies(t, got.Records)[0] != "after" {
+		t.Fatalf("a queue dropped by the reset: %v %v", got.Status, err)
+	}
+}

@@ -68,12 +68,7 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	if err != nil {
 		return GetResult{}, fmt.Errorf("store: max offset %s-%d: %w", topic, queueID, err)
 	}
-	var maxOff int64
-	if bounds != nil {
-		maxOff = bounds.max.Load()
-	} else if maxOff, err = s.cq.MaxOffset(topic, queueID); err != nil {
-		return GetResult{}, fmt.Errorf("store: max offset %s-%d: %w", topic, queueID, err)
-	}
+	maxOff := bounds.max.Load()
 	minOff, err := s.minOffset(bounds, topic, queueID, minPhy, maxOff)
 	if err != nil {
 		return GetResult{}, fmt.Errorf("store: min offset %s-%d: %w", topic, queueID, err)
@@ -107,11 +102,7 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 		// Never more rows than the queue holds below maxOff: a consumer
 		// that keeps up reads one or two.
 		want := min(scanBudget, maxCount-len(picked)+32, int(min(maxOff-next, 1<<20)))
-		var entries []cq.Entry
-		ok := false
-		if bounds != nil {
-			entries, ok = bounds.tail(nil, next, next+int64(want))
-		}
+		entries, ok := bounds.tail(nil, next, next+int64(want))
 		if !ok {
 			if entries, err = s.cq.Range(topic, queueID, next, want); err != nil {
 				return GetResult{}, fmt.Errorf("store: read queue %s-%d at %d: %w", topic, queueID, next, err)
