@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 )
 
@@ -94,13 +93,7 @@ func TestOfficialClientDelayedDelivery(t *testing.T) {
 	c.createTopic(t, topic, queues)
 	p := newProducer(t, c)
 	group := uniqueName(t, "cg")
-	rec := newRecorder()
-	startFuncConsumer(t, c, group, topic, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
-		for _, m := range msgs {
-			rec.add(m)
-		}
-		return consumer.ConsumeSuccess, nil
-	})
+	rec := startRecordingConsumer(t, c, group, topic)
 
 	// A plain message first: it is visible and consumed at once, so the
 	// consumer is known to be live before anything becomes due.
@@ -209,13 +202,7 @@ func TestOfficialClientDelayedDeliverySurvivesRestart(t *testing.T) {
 	})
 
 	group := uniqueName(t, "cg")
-	rec := newRecorder()
-	startFuncConsumer(t, c, group, topic, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
-		for _, m := range msgs {
-			rec.add(m)
-		}
-		return consumer.ConsumeSuccess, nil
-	})
+	rec := startRecordingConsumer(t, c, group, topic)
 	for _, d := range []delayed{abs, level} {
 		rec.waitN(ctx, t, d.body, 1)
 	}

@@ -187,6 +187,20 @@ func (r *recorder) waitN(ctx context.Context, t *testing.T, b string, n int) []d
 // startFuncConsumer starts a clustering push consumer of group on every
 // message of topic, from the first offset, calling fn for each delivery;
 // opts add to or override the defaults.
+// startRecordingConsumer starts a push consumer that records every message
+// it gets and acknowledges it.
+func startRecordingConsumer(t *testing.T, c *cluster, group, topic string) *recorder {
+	t.Helper()
+	rec := newRecorder()
+	startFuncConsumer(t, c, group, topic, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		for _, m := range msgs {
+			rec.add(m)
+		}
+		return consumer.ConsumeSuccess, nil
+	})
+	return rec
+}
+
 func startFuncConsumer(t *testing.T, c *cluster, group, topic string,
 	fn func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error), opts ...consumer.Option) rocketmq.PushConsumer {
 	t.Helper()

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	rocketmq "github.com/apache/rocketmq-client-go/v2"
-	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 )
@@ -84,13 +83,7 @@ func TestOfficialClientTransactions(t *testing.T) {
 	topic := uniqueName(t, "Tx")
 	c.createTopic(t, topic, queues)
 
-	rec := newRecorder()
-	startFuncConsumer(t, c, uniqueName(t, "cg"), topic, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
-		for _, m := range msgs {
-			rec.add(m)
-		}
-		return consumer.ConsumeSuccess, nil
-	})
+	rec := startRecordingConsumer(t, c, uniqueName(t, "cg"), topic)
 
 	l := newTxListener()
 	tp, err := rocketmq.NewTransactionProducer(l,
