@@ -152,8 +152,9 @@ func (s *Store) readRecords(res *GetResult, picked []cq.Entry, total int) error 
 	}
 	seg := s.commit.SegmentSize()
 	body := make([]byte, total)
-	var lost []bool // by picked index; nil while nothing was lost
-	at := 0
+	res.Records = make([][]byte, 0, len(picked))
+	res.QueueOffsets = make([]int64, 0, len(picked))
+	at := 0 // end of the records kept so far in body
 	for i := 0; i < len(picked); {
 		start := picked[i].PhyOffset
 		end := start + int64(picked[i].Size)
@@ -167,43 +168,16 @@ func (s *Store) readRecords(res *GetResult, picked []cq.Entry, total int) error 
 			if start >= s.commit.MinOffset() {
 				return fmt.Errorf("store: read messages at %d: %w", start, err)
 			}
-			if lost == nil { // deleted while we read: leave the run out
-				lost = make([]bool, len(picked))
-			}
-			for k := i; k < j; k++ {
-				lost[k] = true
-			}
+			i = j // deleted while we read: the next run takes its place in body
+			continue
 		}
-		at += n
+		for _, e := range picked[i:j] {
+			size := int(e.Size)
+			res.Records = append(res.Records, body[at:at+size:at+size])
+			res.QueueOffsets = append(res.QueueOffsets, e.QueueOffset)
+			at += size
+		}
 		i = j
-	}
-	res.Records = make([][]byte, 0, len(picked))
-	res.QueueOffsets = make([]int64, 0, len(picked))
-	if lost != nil {
-		// Close the gaps so that Body is exactly the records kept.
-		kept := body[:0]
-		from := 0
-		for k, e := range picked {
-			if !lost[k] {
-				kept = append(kept, body[from:from+int(e.Size)]...)
-			}
-			from += int(e.Size)
-		}
-		body = kept
-		n := 0
-		for k, e := range picked {
-			if !lost[k] {
-				picked[n] = e
-				n++
-			}
-		}
-		picked = picked[:n]
-	}
-	at = 0
-	for _, e := range picked {
-		res.Records = append(res.Records, body[at:at+int(e.Size):at+int(e.Size)])
-		res.QueueOffsets = append(res.QueueOffsets, e.QueueOffset)
-		at += int(e.Size)
 	}
 	res.Body = body[:at]
 	if len(res.Records) > 0 {
