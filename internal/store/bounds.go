@@ -133,6 +133,9 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 // note gives dispatch's entry of a queue to the queue's tail ring, if the
 // queue is cached.
 func (c *boundsCache) note(topic string, queueID int32, e cq.Entry) {
+	if c.n.Load() == 0 {
+		return // nothing pulled: no map lookup per dispatched entry
+	}
 	if b, ok := c.m.Load(queueKey{topic, queueID}); ok {
 		b.(*queueBounds).note(e)
 	}
