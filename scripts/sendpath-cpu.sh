@@ -9,6 +9,9 @@
 # message much less).
 #
 #   bash scripts/sendpath-cpu.sh BIN LABEL [COUNT] [BROKER_CONF] [WINDOW]
+#
+# BENCH_FLAGS (environment) is added to both bench runs, e.g.
+# BENCH_FLAGS="--batch 32" for batch sends.
 set -euo pipefail
 BIN=$1 LABEL=$2 COUNT=${3:-300000} CONF=${4:-} WINDOW=${5:-500}
 OUTDIR=${OUTDIR:-/tmp/sendpath}
@@ -24,10 +27,10 @@ trap 'kill -INT $PID 2>/dev/null || true; rm -rf "$D"' EXIT
 for _ in $(seq 100); do grep -q 'point clients at' "$OUT" && break; sleep 0.1; done
 NS=$(grep -o 'NAMESRV_ADDR=[0-9.:]*' "$OUT" | cut -d= -f2)
 cpu() { awk '{print $14+$15}' "/proc/$PID/stat"; }
-"$BIN" bench produce -n "$NS" -t BenchTopic --producers 4 --size 1024 --window "$WINDOW" --count 20000 -q >"$OUTDIR/$LABEL.warm" 2>&1
+"$BIN" bench produce -n "$NS" -t BenchTopic --producers 4 --size 1024 --window "$WINDOW" --count 20000 ${BENCH_FLAGS:-} -q >"$OUTDIR/$LABEL.warm" 2>&1
 C0=$(cpu)
 /usr/bin/time -f "client %U user %S sys %e wall" "$BIN" bench produce -n "$NS" -t BenchTopic --producers 4 --size 1024 \
-	--window "$WINDOW" --count "$COUNT" -q >"$OUTDIR/$LABEL.bench" 2>&1
+	--window "$WINDOW" --count "$COUNT" ${BENCH_FLAGS:-} -q >"$OUTDIR/$LABEL.bench" 2>&1
 C1=$(cpu)
 kill -INT $PID
 wait $PID || true

@@ -103,6 +103,7 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 		count     int64
 		duration  time.Duration
 		oneway    bool
+		batch     int
 		rate      float64
 		quiet     bool
 	)
@@ -112,7 +113,8 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 		Long: "Run --producers producers, each on its own connection with --window sends in flight, sending\n" +
 			"--size-byte messages round-robin over the topic's queues until --count messages (default 100000)\n" +
 			"or --duration. The first 8 bytes of each body hold the send time, for `bench consume`.\n" +
-			"--rate paces the sends to that many per second over all producers (an offered load).",
+			"--rate paces the sends to that many per second over all producers (an offered load).\n" +
+			"--batch N sends N messages per request (SEND_BATCH_MESSAGE); --window still counts messages.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ns, err := bt.namesrvs()
@@ -141,10 +143,13 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 			if rate > 0 {
 				mode += fmt.Sprintf(", paced at %.0f msg/s", rate)
 			}
+			if batch > 1 {
+				mode += fmt.Sprintf(", %d messages per batch request", batch)
+			}
 			fmt.Fprintf(stdout, "producing to %s: %d producers x window %d, %d-byte messages, %s\n",
 				bt.topic, producers, window, size, mode)
 			cfg := bench.ProduceConfig{Topic: bt.topic, Size: size, Window: window, Count: count, Duration: duration, Oneway: oneway,
-				Rate: rate}
+				Rate: rate, Batch: batch}
 			if !quiet {
 				cfg.Progress.W = stdout
 			}
@@ -174,6 +179,7 @@ func newBenchProduceCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().Int64Var(&count, "count", 0, "messages to send in total (default 100000 unless --duration)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "run this long")
 	cmd.Flags().BoolVar(&oneway, "oneway", false, "send oneway: no answer awaited, latency is the time to queue")
+	cmd.Flags().IntVar(&batch, "batch", 1, "messages per send request (> 1: SEND_BATCH_MESSAGE to one queue)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "offered load: sends per second over all producers (0: as fast as the window allows)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd

@@ -106,6 +106,84 @@ func TestProduceWithFakes(t *testing.T) {
 	}
 }
 
+// fakeBatcher answers batch sends asynchronously, failing every
+// failEvery-th batch, and records the batch sizes and the most batches it
+// saw in flight at once.
+type fakeBatcher struct {
+	fakeSender
+	sizes       []int
+	inflight    int
+	maxInflight int
+}
+
+func (f *fakeBatcher) SendBatchAsync(_ context.Context, _ string, _ int32, msgs []*message.Message, done func(client.BatchResult, error)) error {
+	f.mu.Lock()
+	f.sizes = append(f.sizes, len(msgs))
+	f.inflight++
+	f.maxInflight = max(f.maxInflight, f.inflight)
+	fail := f.failEvery > 0 && len(f.sizes)%f.failEvery == 0
+	for _, m := range msgs {
+		if _, ok := Stamp(m.Body); ok {
+			f.bodies++
+		}
+	}
+	f.mu.Unlock()
+	go func() {
+		f.mu.Lock()
+		f.inflight--
+		f.mu.Unlock()
+		if fail {
+			done(client.BatchResult{}, errors.New("batch boom"))
+			return
+		}
+		done(client.BatchResult{}, nil)
+	}()
+	return nil
+}
+
+// TestProduceBatches: --batch sends the count in full batches and one
+// partial one, counts every message of a failed batch as failed, and
+// keeps window/batch requests in flight at most.
+func TestProduceBatches(t *testing.T) {
+	b1, b2 := &fakeBatcher{fakeSender: fakeSender{failEvery: 3}}, &fakeBatcher{fakeSender: fakeSender{failEvery: 3}}
+	res, err := Produce(context.Background(), []Sender{b1, b2}, ProduceConfig{Topic: "T", Size: 64, Window: 64, Count: 1000, Batch: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	sizes = append(append(sizes, b1.sizes...), b2.sizes...)
+	sum, partial := 0, 0
+	for _, n := range sizes {
+		sum += n
+		if n != 32 {
+			partial++
+		}
+	}
+	if sum != 1000 || partial != 1 || len(sizes) != 32 {
+		t.Fatalf("batch sizes %v: %d messages, %d partial batches; want 1000 in 31 full batches and one of 8", sizes, sum, partial)
+	}
+	failed := 0
+	for _, b := range []*fakeBatcher{b1, b2} {
+		for i, n := range b.sizes {
+			if (i+1)%3 == 0 {
+				failed += n
+			}
+		}
+		if b.maxInflight > 2 {
+			t.Fatalf("%d batches in flight, window 64 / batch 32 allows 2", b.maxInflight)
+		}
+		if b.n != 0 {
+			t.Fatalf("%d single sends in batch mode", b.n)
+		}
+	}
+	if res.Messages+res.Errors != 1000 || res.Errors != int64(failed) || b1.bodies+b2.bodies != 1000 {
+		t.Fatalf("result %+v, %d messages in failed batches, %d stamped bodies", res, failed, b1.bodies+b2.bodies)
+	}
+	if _, err := Produce(context.Background(), []Sender{&fakeSender{}}, ProduceConfig{Topic: "T", Size: 64, Count: 10, Batch: 4}); err == nil {
+		t.Fatal("batch mode with a sender that cannot batch")
+	}
+}
+
 func TestProduceConfigErrors(t *testing.T) {
 	s := []Sender{&fakeSender{}}
 	for name, cfg := range map[string]ProduceConfig{

@@ -27,6 +27,13 @@ type AsyncSender interface {
 	SendAsync(ctx context.Context, topic string, queueID int32, body []byte, props message.Properties, done func(client.SendResult, error)) error
 }
 
+// BatchSender sends several messages of one queue in one request
+// (SEND_BATCH_MESSAGE); *client.Client implements it. done runs once and
+// must not block.
+type BatchSender interface {
+	SendBatchAsync(ctx context.Context, topic string, queueID int32, msgs []*message.Message, done func(client.BatchResult, error)) error
+}
+
 // flushTimeout bounds the wait for oneway sends to reach the brokers.
 const flushTimeout = 60 * time.Second
 
@@ -98,6 +105,11 @@ type ProduceConfig struct {
 	Duration time.Duration
 	// Oneway sends without waiting for the broker's answer.
 	Oneway bool
+	// Batch, when > 1, sends that many messages per request
+	// (SEND_BATCH_MESSAGE; producers must be BatchSenders). Window still
+	// counts messages: window/Batch requests (at least one) are in
+	// flight per producer. A message's latency is its request's.
+	Batch int
 	// Rate, when > 0, paces the sends to that many per second over all
 	// producers (an offered load): send i is started no earlier than
 	// start + i/Rate. A run that falls behind catches up as fast as its
@@ -135,6 +147,16 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("bench: negative rate %v", cfg.Rate)
+	}
+	if cfg.Batch > 1 {
+		if cfg.Oneway {
+			return nil, errors.New("bench: batches are not sent oneway")
+		}
+		for _, p := range producers {
+			if _, ok := p.(BatchSender); !ok {
+				return nil, fmt.Errorf("bench: producer %T cannot send batches", p)
+			}
+		}
 	}
 	window := max(cfg.Window, 1)
 	now := cfg.Now
@@ -203,6 +225,10 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 		return true
 	}
 	for _, p := range producers {
+		if bp, ok := p.(BatchSender); ok && cfg.Batch > 1 {
+			wg.Go(func() { produceBatches(ctx, bp, cfg, window, stop, &claimed, next, record) })
+			continue
+		}
 		if ap, ok := p.(AsyncSender); ok && !cfg.Oneway {
 			// One loop per producer keeps window sends in flight.
 			wg.Go(func() {
@@ -283,4 +309,59 @@ func Produce(ctx context.Context, producers []Sender, cfg ProduceConfig) (*Resul
 		elapsed = time.Unix(0, ld).Sub(start)
 	}
 	return st.result("produce", elapsed), nil
+}
+
+// produceBatches is one producer's loop in batch mode: it keeps
+// window/cfg.Batch batch requests in flight, each of the next cfg.Batch
+// messages (fewer at the end of a counted run).
+func produceBatches(ctx context.Context, bp BatchSender, cfg ProduceConfig, window int, stop <-chan struct{},
+	claimed *atomic.Int64, next func(int64) ([]byte, message.Properties, time.Time, bool), record func(time.Time, int, error) bool) {
+	slots := make(chan struct{}, max(1, window/cfg.Batch))
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for {
+		select {
+		case <-stop:
+			return
+		case slots <- struct{}{}:
+		}
+		first := claimed.Add(int64(cfg.Batch)) - int64(cfg.Batch)
+		msgs := make([]*message.Message, 0, cfg.Batch)
+		var t0 time.Time
+		for seq := first; seq < first+int64(cfg.Batch); seq++ {
+			body, props, t, ok := next(seq)
+			if !ok {
+				break
+			}
+			t0 = t
+			msgs = append(msgs, &message.Message{Body: body, Properties: props})
+		}
+		if len(msgs) == 0 {
+			<-slots
+			return
+		}
+		finish := func(err error) bool {
+			ok := true
+			for _, m := range msgs {
+				ok = record(t0, len(m.Body), err) && ok
+			}
+			return ok
+		}
+		inflight.Add(1)
+		err := bp.SendBatchAsync(ctx, cfg.Topic, -1, msgs, func(_ client.BatchResult, err error) {
+			finish(err)
+			<-slots
+			inflight.Done()
+		})
+		if err != nil {
+			<-slots
+			inflight.Done()
+			if !finish(err) {
+				return
+			}
+		}
+		if len(msgs) < cfg.Batch {
+			return // the count is reached
+		}
+	}
 }

@@ -72,7 +72,7 @@ func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.C
 		return nil, err
 	}
 	if h.IsBatch() {
-		return s.sendBatch(req, t)
+		return s.sendBatch(conn, req, t)
 	}
 	return s.sendOne(conn, req, t)
 }
@@ -217,7 +217,7 @@ func (s *sender) sendOne(conn *remoting.Conn, req *remoting.Command, t sendTarge
 	return nil, nil
 }
 
-func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Command, error) {
+func (s *sender) sendBatch(conn *remoting.Conn, req *remoting.Command, t sendTarget) (*remoting.Command, error) {
 	if t.half {
 		return nil, fail(protocol.MessageIllegal, "batch messages cannot be transaction messages")
 	}
@@ -260,16 +260,22 @@ func (s *sender) sendBatch(req *remoting.Command, t sendTarget) (*remoting.Comma
 		}
 		msgs[i] = s.newMessage(&t, im.Flag, im.Body, props)
 	}
-	res, err := s.b.store.PutBatch(msgs)
-	if err != nil {
-		return nil, putError(t.h.Topic, err)
-	}
-	sizes := make([]int, len(msgs))
-	for i, m := range msgs {
-		sizes[i] = len(m.Body)
-	}
-	s.b.traffic.sent(t.h.Topic, lmqEntries(res), sizes...)
-	return s.respond(req, t.queue, res, batchUniq), nil
+	// Answered once the store has the batch, as sendOne: the connection's
+	// goroutine does not wait for the group commit.
+	p := conn.Later(req)
+	s.b.store.PutAsync(msgs, func(res store.PutResult, err error) {
+		if err != nil {
+			p.Finish(nil, putError(t.h.Topic, err))
+			return
+		}
+		sizes := make([]int, len(msgs))
+		for i, m := range msgs {
+			sizes[i] = len(m.Body)
+		}
+		s.b.traffic.sent(t.h.Topic, lmqEntries(res), sizes...)
+		p.Finish(s.respond(req, t.queue, res, batchUniq), nil)
+	})
+	return nil, nil
 }
 
 // lmqEntries counts the LMQ entries a put wrote (for the metrics).
