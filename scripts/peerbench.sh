@@ -12,6 +12,9 @@
 #   async    pipelined produce, 1 KiB, 4 producers x 500 in flight, async flush
 #            (Bolide and RocketMQ ASYNC_FLUSH; NATS default sync_interval)
 #   sync     the same load with sync flush (SYNC_FLUSH; NATS sync_interval: always)
+#   batch    the async load sent in batch requests of --batch-size messages
+#            (Bolide and RocketMQ SEND_BATCH_MESSAGE; NATS `pub fast` batches);
+#            not in the default list: run it with --scenarios batch
 #   consume  drain a pre-filled backlog (bolide bench consume; nats bench js fetch)
 #   latency  produce-to-consume p50/p99/p999 at a fixed offered load
 #            (bolide bench e2e; scripts/peerbench/natslat)
@@ -39,6 +42,7 @@ warmup=
 quick=
 only=bolide,nats,rocketmq
 scenario_list=async,sync,consume,latency
+batch_size=32
 out=
 size=1024
 producers=4
@@ -62,8 +66,9 @@ Flags:
   --size N            message size in bytes (default $size)
   --producers N       producer connections (default $producers)
   --window N          sends in flight per producer (default $window)
+  --batch-size N      messages per request in the batch scenario (default $batch_size)
   --only LIST         systems: bolide,nats,rocketmq (default all)
-  --scenarios LIST    async,sync,consume,latency (default all)
+  --scenarios LIST    async,sync,consume,latency,batch (default all but batch)
   --quick             tiny counts: checks the plumbing, measures nothing
   --pin               brokers on CPU 1, load generators on CPU 0 (taskset)
   --lat-procs N       GOMAXPROCS of both latency load generators (default $lat_procs; 0: Go's default)
@@ -84,6 +89,7 @@ while [ $# -gt 0 ]; do
 	--size) size=$2; shift ;;
 	--producers) producers=$2; shift ;;
 	--window) window=$2; shift ;;
+	--batch-size) batch_size=$2; shift ;;
 	--only) only=$2; shift ;;
 	--scenarios) scenario_list=$2; shift ;;
 	--quick) quick=1 ;;
@@ -108,7 +114,7 @@ for s in "${systems[@]}"; do
 	case $s in bolide | nats | rocketmq) ;; *) echo "peerbench.sh: unknown system $s" >&2; exit 2 ;; esac
 done
 for s in "${scenarios[@]}"; do
-	case $s in async | sync | consume | latency) ;; *) echo "peerbench.sh: unknown scenario $s" >&2; exit 2 ;; esac
+	case $s in async | sync | consume | latency | batch) ;; *) echo "peerbench.sh: unknown scenario $s" >&2; exit 2 ;; esac
 done
 has() { [[ ",$only," == *",$1,"* ]]; }
 
@@ -337,15 +343,25 @@ nats_size=${size}B
 
 client() { "${client_pin[@]}" "$@"; }
 
-produce() { # produce SYSTEM TOPIC COUNT: pipelined produce, the load of the async and sync rows
+produce() { # produce SYSTEM TOPIC COUNT [BATCH]: pipelined produce, the load of the async, sync and batch rows
+	local batch=${4:-1}
 	case $1 in
 	nats)
-		client "$nats" -s "$url" bench js pub async bench.s --create --purge --storage=file --maxbytes=8GB \
-			--size="$nats_size" --msgs="$3" --clients="$producers" --batch="$window" --no-progress
+		if [ "$batch" -gt 1 ]; then
+			# nats 0.5.0 cannot re-create a fast-batch stream ("insufficient
+			# storage resources"): the measured run reuses the warm-up's.
+			local create=(--create --storage=file --maxbytes=8GB)
+			[ "$2" = BenchTopic ] && [ "$warmup" -gt 0 ] && create=()
+			client "$nats" -s "$url" bench js pub fast bench.s "${create[@]}" --purge \
+				--size="$nats_size" --msgs="$3" --clients="$producers" --batch="$batch" --no-progress
+		else
+			client "$nats" -s "$url" bench js pub async bench.s --create --purge --storage=file --maxbytes=8GB \
+				--size="$nats_size" --msgs="$3" --clients="$producers" --batch="$window" --no-progress
+		fi
 		;;
 	*)
 		client "$bolide" bench produce -n "$ns" -t "$2" --queues 8 --producers "$producers" --window "$window" \
-			--size "$size" --count "$3" -q
+			--size "$size" --count "$3" --batch "$batch" -q
 		;;
 	esac
 }
@@ -393,15 +409,16 @@ run_case() {
 		return
 	fi
 	case $sc in
-	async | sync)
+	async | sync | batch)
 		n=$count
-		local w=$warmup
+		local w=$warmup b=1
 		[ "$sc" = sync ] && n=$sync_count w=$sync_warmup
+		[ "$sc" = batch ] && b=$batch_size
 		if [ "$w" -gt 0 ]; then
-			produce "$sys" BenchWarmup "$w" >"$lg.warmup" 2>&1 || log "$sc/$sys warm-up failed (see --keep logs)"
+			produce "$sys" BenchWarmup "$w" "$b" >"$lg.warmup" 2>&1 || log "$sc/$sys warm-up failed (see --keep logs)"
 		fi
 		c0=$(cpu_seconds "$broker_pid")
-		produce "$sys" BenchTopic "$n" >"$lg" 2>&1 || rc=$?
+		produce "$sys" BenchTopic "$n" "$b" >"$lg" 2>&1 || rc=$?
 		;;
 	consume)
 		n=$count
@@ -447,7 +464,7 @@ log "runs finished in $((SECONDS - start)) s"
 lat_procs_label=$lat_procs
 [ "$lat_procs" -gt 0 ] || lat_procs_label="Go default"
 header="Command: \`scripts/peerbench.sh $orig_args\`; $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), \
-$(nproc) CPUs; $reps rep(s); $size-byte messages, $producers producers x $window in flight; async $count msgs, sync $sync_count msgs, \
+$(nproc) CPUs; $reps rep(s); $size-byte messages, $producers producers x $window in flight; async $count msgs, sync $sync_count msgs, batch scenario $batch_size msgs per request, \
 warm-up $warmup; latency $rate msg/s for $lat_duration (load generators GOMAXPROCS=$lat_procs_label)${pin:+; pinned: brokers CPU 1, clients CPU 0}."
 (cd "$root" && go run ./scripts/peerbench/report --runs "$runs" --limits "$work/limits.log" --size "$size" --rate "$rate" \
 	--header "$header" ${out:+--out "$out"})

@@ -70,7 +70,7 @@ func report(runsPath, limitsPath string, size int, rate float64, header, out str
 
 // The scenarios and systems, in table order.
 var (
-	scenarios = []string{"async", "sync", "consume", "latency"}
+	scenarios = []string{"async", "sync", "batch", "consume", "latency"}
 	systems   = []string{"bolide", "nats", "rocketmq"}
 	sysLabel  = map[string]string{"bolide": "Bolide", "nats": "NATS JetStream", "rocketmq": "Apache RocketMQ"}
 )
@@ -81,6 +81,8 @@ func scenarioLabel(s string, rate float64) string {
 		return "produce, async flush (NATS default sync_interval)"
 	case "sync":
 		return "produce, sync flush (NATS sync_interval: always)"
+	case "batch":
+		return "produce in batch requests, async flush (NATS fast batch publish)"
 	case "consume":
 		return "consume a pre-filled backlog"
 	case "latency":
@@ -221,7 +223,7 @@ func render(w *strings.Builder, runs []run, outs []outcome, lim map[string]float
 		return
 	}
 	w.WriteString("\n| produce throughput as a fraction of the limits | payload MB/s | of loopback | of write+fdatasync |\n|---|---|---|---|\n")
-	for _, sc := range []string{"async", "sync"} {
+	for _, sc := range []string{"async", "sync", "batch"} {
 		for _, s := range cols {
 			c := cells[sc+"/"+s]
 			if c == nil || !c.hasRate {
