@@ -32,8 +32,9 @@ C0=$(cpu)
 /usr/bin/time -f "client %U user %S sys %e wall" "$BIN" bench produce -n "$NS" -t BenchTopic --producers 4 --size 1024 \
 	--window "$WINDOW" --count "$COUNT" ${BENCH_FLAGS:-} -q >"$OUTDIR/$LABEL.bench" 2>&1
 C1=$(cpu)
+HWM=$(awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$PID/status")
 kill -INT $PID
 wait $PID || true
 grep -E 'msg/s|throughput|client' "$OUTDIR/$LABEL.bench"
 awk -v a="$C0" -v b="$C1" -v t="$(getconf CLK_TCK)" -v n="$COUNT" -v l="$LABEL" \
-	'BEGIN{printf "%s broker cpu %.2f s, %.2f us/msg\n", l, (b-a)/t, (b-a)/t/n*1e6}'
+	-v h="$HWM" 'BEGIN{printf "%s broker cpu %.2f s, %.2f us/msg, peak RSS %s MiB\n", l, (b-a)/t, (b-a)/t/n*1e6, h}'

@@ -242,6 +242,7 @@ func (b *Broker) open(storeHost netip.AddrPort) error {
 		MaxMessageSize:   b.bc.MaxMessageSize,
 		EnableLMQ:        b.bc.EnableLmq && b.bc.EnableMultiDispatch,
 		MaxLMQs:          b.bc.MaxLmqConsumeQueueNum,
+		KVMemTableSize:   uint64(b.bc.KVMemTableSizeMB) << 20,
 		DisableIndex:     !b.bc.MessageIndexEnable,
 		FileReservedTime: b.bc.FileReservedTime(),
 		DiskMaxUsedRatio: float64(b.bc.DiskSpaceCleanForciblyRatio) / 100,

@@ -92,6 +92,13 @@ type Broker struct {
 	// Semantics holds delayed delivery, retry and transaction settings
 	// (see semantics.go).
 	Semantics Semantics
+	// KVMemTableSizeMB (Bolide's kvMemTableSizeMB) is the size of one
+	// memtable of the store's index database, in MiB (default 128). Larger
+	// memtables mean fewer flushes and compactions per message (the index
+	// rows are most of the broker's CPU per message, docs/benchmarks.md),
+	// at the cost of up to two of them resident while one is flushed.
+	// Applied when the store opens.
+	KVMemTableSizeMB int
 }
 
 // QueryLimits bounds what the query and admin commands may cost the broker
@@ -167,7 +174,8 @@ func DefaultBroker() Broker {
 		MetricsPromExporterPort:     5557,
 		QueryLimits: QueryLimits{RateLimitPerClient: 500, RateLimitPerCode: 2000, PoolSize: 8, QueueSize: 256,
 			CacheSize: 1024, CacheTTLMillis: 3000},
-		Semantics: defaultSemantics(),
+		Semantics:        defaultSemantics(),
+		KVMemTableSizeMB: 128,
 	}
 }
 
@@ -277,6 +285,7 @@ var setters = map[string]setter{
 	"queryQueueSize":              integer(func(b *Broker) *int { return &b.QueryLimits.QueueSize }, 0, 100_000),
 	"queryCacheSize":              integer(func(b *Broker) *int { return &b.QueryLimits.CacheSize }, 0, 1_000_000),
 	"queryCacheTTLMillis":         integer(func(b *Broker) *int { return &b.QueryLimits.CacheTTLMillis }, 1, 3_600_000),
+	"kvMemTableSizeMB":            integer(func(b *Broker) *int { return &b.KVMemTableSizeMB }, 4, 2048),
 }
 
 // SetBrokerKey applies one broker.conf key to b, validated as when read

@@ -36,6 +36,7 @@ enableLmq = true
 enableMultiDispatch = TRUE
 maxLmqConsumeQueueNum = 1000000
 fileReservedTime = 48
+kvMemTableSizeMB = 64
 deleteWhen = 04
 brokerRole = ASYNC_MASTER
 flushDiskTyp = SYNC_FLUSH
@@ -48,7 +49,8 @@ flushDiskTyp = SYNC_FLUSH
 	if b.BrokerClusterName != "C1" || b.BrokerName != "broker-b" || b.ListenPort != 10921 ||
 		!slices.Equal(b.NamesrvAddr, []string{"127.0.0.1:9876", "127.0.0.2:9876"}) ||
 		b.FlushDiskType != "SYNC_FLUSH" || !b.EnableLmq || !b.EnableMultiDispatch ||
-		b.MaxLmqConsumeQueueNum != 1000000 || b.FileReservedTimeHours != 48 || b.AutoCreateTopicEnable != true {
+		b.MaxLmqConsumeQueueNum != 1000000 || b.FileReservedTimeHours != 48 || b.AutoCreateTopicEnable != true ||
+		b.KVMemTableSizeMB != 64 || DefaultBroker().KVMemTableSizeMB != 128 {
 		t.Fatalf("parsed %+v", b)
 	}
 	if !slices.Equal(rep.Unknown, []string{"flushDiskTyp"}) || !slices.Equal(rep.Ignored, []string{"brokerRole", "deleteWhen"}) {
@@ -59,6 +61,7 @@ flushDiskTyp = SYNC_FLUSH
 func TestParseBrokerInvalid(t *testing.T) {
 	for _, conf := range []string{
 		"flushDiskType=SOMETIMES", "listenPort=70000", "enableLmq=yes", "brokerId=-1", "maxMessageSize=big",
+		"kvMemTableSizeMB=2", "kvMemTableSizeMB=4096",
 	} {
 		b := DefaultBroker()
 		if _, err := ParseBroker(strings.NewReader(conf), &b); !errors.Is(err, ErrInvalid) {

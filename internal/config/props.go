@@ -52,6 +52,7 @@ var getters = map[string]func(b *Broker) string{
 	"queryQueueSize":          func(b *Broker) string { return strconv.Itoa(b.QueryLimits.QueueSize) },
 	"queryCacheSize":          func(b *Broker) string { return strconv.Itoa(b.QueryLimits.CacheSize) },
 	"queryCacheTTLMillis":     func(b *Broker) string { return strconv.Itoa(b.QueryLimits.CacheTTLMillis) },
+	"kvMemTableSizeMB":        func(b *Broker) string { return strconv.Itoa(b.KVMemTableSizeMB) },
 	"aclEnable":               func(b *Broker) string { return strconv.FormatBool(b.AclEnable) },
 	"aclFile":                 func(b *Broker) string { return b.AclFile },
 	"tls.server.mode": func(b *Broker) string {

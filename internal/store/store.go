@@ -67,6 +67,9 @@ type Config struct {
 	// own I/O through its own filesystem seam; tests use its crashable
 	// in-memory filesystem.
 	KVFS pebblevfs.FS
+	// KVMemTableSize is the index database's memtable size in bytes
+	// (default kvdb.DefaultMemTableSize).
+	KVMemTableSize uint64
 
 	SegmentSize      int64
 	Flush            commitlog.FlushMode
@@ -209,7 +212,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: create %s: %w", cfg.Dir, err)
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "store"), nextOffsets: make(map[queueKey]int64), lmqProbe: make(map[string]struct{})}
-	kv, err := kvdb.Open(path.Join(cfg.Dir, "kv"), cfg.KVFS, kvdb.Options{Logger: cfg.Logger})
+	kv, err := kvdb.Open(path.Join(cfg.Dir, "kv"), cfg.KVFS, kvdb.Options{Logger: cfg.Logger, MemTableSize: cfg.KVMemTableSize})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
