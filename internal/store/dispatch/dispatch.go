@@ -3,18 +3,21 @@
 // is multi-dispatched to, key index entries (for the parent topic and for
 // each LMQ, so an LMQ query sees only its own messages), one unique-key
 // entry for all topics (queries match hits to the topic or LMQ), and
-// one dispatch-log entry per record.
+// the dispatch log.
 //
-// The dispatch log ('d' + physical offset -> the keys written for that
-// record) is what makes the rest cheap: recovery drops the derived state of
-// records lost from the commit log's tail, and retention forgets expired
-// records across a million LMQs, each by one range scan over the log
-// instead of a walk over every queue.
+// The dispatch log ('d' + physical offset of a chunk's first record -> the
+// keys written for each of the chunk's records, see chunkLog) is what
+// makes the rest cheap: recovery drops the derived state of records lost
+// from the commit log's tail, and retention forgets expired records across
+// a million LMQs, each by one range scan over the log instead of a walk
+// over every queue.
 //
-// A chunk of records, its dispatch-log entries and the new checkpoint go
-// into one pebble batch, so derived state and checkpoint never disagree;
-// and since every key is a pure function of its record, replaying a record
-// writes the same keys again (replay is idempotent).
+// A chunk of records, its dispatch-log row and the new checkpoint go into
+// one pebble batch, so derived state and checkpoint never disagree; and
+// since every key is a pure function of its record, replaying a record
+// writes the same keys again (replay is idempotent; a replayed chunk may
+// be cut differently, but its rows replace exactly the ones lost with the
+// checkpoint).
 package dispatch
 
 import (
@@ -22,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -216,40 +220,132 @@ type arrivalKey struct {
 
 // dispatchChunk adds the derived state of every whole record in buf (which
 // starts at commit-log offset pos) to b and returns the offset after the
-// last record handled. A blank marker ends the segment.
+// last record handled. A blank marker ends the segment. The keys written
+// for the chunk's records go into one dispatch-log row (see chunkLog).
 func (d *Dispatcher) dispatchChunk(b *pebble.Batch, buf []byte, pos, segEnd int64, arrivals map[arrivalKey]int64) (int64, error) {
-	var keys []byte // the dispatch-log value of the current record
+	next, log, err := d.dispatchRecords(b, buf, pos, segEnd, arrivals)
+	if err != nil {
+		return 0, err
+	}
+	if err := log.flush(b); err != nil {
+		return 0, err
+	}
+	return next, nil
+}
+
+func (d *Dispatcher) dispatchRecords(b *pebble.Batch, buf []byte, pos, segEnd int64, arrivals map[arrivalKey]int64) (int64, chunkLog, error) {
+	log := chunkLog{first: -1}
+	var keys []byte // the keys written for the current record
 	for off := 0; off < len(buf); {
 		size, err := message.RecordSize(buf[off:])
 		if errors.Is(err, message.ErrBlankRecord) {
-			return segEnd, nil
+			return segEnd, log, nil
 		}
 		if err != nil {
 			if len(buf)-off < 8 {
-				return pos + int64(off), nil // header cut by the chunk end
+				return pos + int64(off), log, nil // header cut by the chunk end
 			}
-			return 0, fmt.Errorf("dispatch: bad record at %d: %w", pos+int64(off), err)
+			return 0, log, fmt.Errorf("dispatch: bad record at %d: %w", pos+int64(off), err)
 		}
 		if off+size > len(buf) {
-			return pos + int64(off), nil // record cut by the chunk end: next chunk
+			return pos + int64(off), log, nil // record cut by the chunk end: next chunk
 		}
 		rec, err := message.ParseRecord(buf[off : off+size])
 		if err != nil {
-			return 0, fmt.Errorf("dispatch: bad record at %d: %w", pos+int64(off), err)
+			return 0, log, fmt.Errorf("dispatch: bad record at %d: %w", pos+int64(off), err)
 		}
 		phy := pos + int64(off)
 		keys = keys[:0]
 		if keys, err = d.dispatchRecord(b, rec, phy, keys, arrivals); err != nil {
-			return 0, err
+			return 0, log, err
 		}
-		if len(keys) > 0 {
-			if err := b.Set(logKey(phy), keys, nil); err != nil {
-				return 0, fmt.Errorf("dispatch: log record %d: %w", phy, err)
+		log.add(phy, keys)
+		if len(log.value) >= maxLogRow {
+			if err := log.flush(b); err != nil {
+				return 0, log, err
 			}
 		}
 		off += size
 	}
-	return pos + int64(len(buf)), nil
+	return pos + int64(len(buf)), log, nil
+}
+
+// chunkLog builds the dispatch-log rows of one chunk: one row for all its
+// records (up to maxLogRow bytes) instead of one per record (a third of
+// the rows dispatch wrote per plain message). The row's key is the first record's offset; its
+// value is chunkLogMarker, then per record with keys: uvarint(offset -
+// first), uvarint(length of its keys), its keys (each uvarint length +
+// key). A value without the marker is a row of one record, the format
+// written before: a key length is never 0, so the first byte tells them
+// apart. A chunk never spans two segments (dispatchTo stops at a segment
+// end), so retention, which forgets whole segments, never splits a row;
+// truncation after a crash may, and rewrites the row's surviving part.
+type chunkLog struct {
+	first int64 // offset of the first record logged; -1: none yet
+	value []byte
+}
+
+const chunkLogMarker = 0
+
+// maxLogRow caps a dispatch-log row's value (a chunk of small LMQ messages
+// could otherwise make one of megabytes, rewritten whole when truncation
+// cuts it).
+const maxLogRow = 64 << 10
+
+// flush adds the row built so far to b and starts the next one.
+func (l *chunkLog) flush(b *pebble.Batch) error {
+	if l.first < 0 {
+		return nil
+	}
+	if err := b.Set(logKey(l.first), l.value, nil); err != nil {
+		return fmt.Errorf("dispatch: log records from %d: %w", l.first, err)
+	}
+	l.first = -1
+	return nil
+}
+
+func (l *chunkLog) add(phy int64, keys []byte) {
+	if len(keys) == 0 {
+		return
+	}
+	if l.first < 0 {
+		l.first = phy
+		l.value = append(l.value[:0], chunkLogMarker)
+	}
+	l.value = binary.AppendUvarint(l.value, uint64(phy-l.first))
+	l.value = binary.AppendUvarint(l.value, uint64(len(keys)))
+	l.value = append(l.value, keys...)
+}
+
+// logGroup is one record's keys in a dispatch-log row.
+type logGroup struct {
+	phy  int64
+	keys []byte // uvarint length + key, repeated
+}
+
+// decodeLog splits the value of the dispatch-log row at offset first into
+// its records.
+func decodeLog(first int64, v []byte, groups []logGroup) ([]logGroup, error) {
+	if len(v) == 0 {
+		return groups, errors.New("empty value")
+	}
+	if v[0] != chunkLogMarker {
+		return append(groups, logGroup{phy: first, keys: v}), nil
+	}
+	for v = v[1:]; len(v) > 0; {
+		delta, w := binary.Uvarint(v)
+		if w <= 0 {
+			return groups, errors.New("bad record offset")
+		}
+		v = v[w:]
+		n, w := binary.Uvarint(v)
+		if w <= 0 || n == 0 || uint64(len(v)-w) < n {
+			return groups, errors.New("bad record keys")
+		}
+		groups = append(groups, logGroup{phy: first + int64(delta), keys: v[w : w+int(n)]})
+		v = v[w+int(n):]
+	}
+	return groups, nil
 }
 
 func logKey(phy int64) []byte {
@@ -430,7 +526,7 @@ func (d *Dispatcher) TruncateFrom(off int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f := &forgetter{lmqs: make(map[string]struct{}), deleteAll: true}
-	if _, err := d.forgetRange(logKey(off), []byte{kvdb.PrefixDispatch + 1}, f); err != nil {
+	if _, err := d.forgetRange(off, math.MaxInt64, f); err != nil {
 		return err
 	}
 	// LMQs that lost rows: their next-offset rows now run ahead of what is
@@ -479,7 +575,7 @@ func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f := &forgetter{lmqs: make(map[string]struct{}), last: make(map[queueID]lastKey)}
-	if _, err := d.forgetRange([]byte{kvdb.PrefixDispatch}, logKey(off), f); err != nil {
+	if _, err := d.forgetRange(0, off, f); err != nil {
 		return nil, err
 	}
 	// Delete the held-back last keys of queues that still have later rows.
@@ -554,15 +650,23 @@ func (f *forgetter) hold(k []byte) (deleteNow bool, release []byte) {
 	return false, nil
 }
 
-// forgetRange deletes, for every dispatch-log entry in [lo, hi), the keys
-// it lists and the entry itself, in batches.
-func (d *Dispatcher) forgetRange(lo, hi []byte, f *forgetter) (int, error) {
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+// forgetRange deletes the keys the dispatch log lists for every record at
+// a commit-log offset in [lo, hi), and their log entries, in batches, and
+// returns how many records it forgot. A row holding records on both sides
+// of a bound keeps the others, rewritten under its first surviving
+// record's offset.
+func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter) (int, error) {
+	upper := []byte{kvdb.PrefixDispatch + 1}
+	if hi < math.MaxInt64 {
+		upper = logKey(hi)
+	}
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kvdb.PrefixDispatch}, UpperBound: upper})
 	if err != nil {
 		return 0, fmt.Errorf("dispatch: iterate log: %w", err)
 	}
 	defer it.Close()
 	b := d.db.NewBatch()
+	defer func() { _ = b.Close() }()
 	n := 0
 	flush := func() error {
 		if b.Empty() {
@@ -575,48 +679,84 @@ func (d *Dispatcher) forgetRange(lo, hi []byte, f *forgetter) (int, error) {
 		b = d.db.NewBatch()
 		return nil
 	}
-	for valid := it.First(); valid; valid = it.Next() {
-		v := it.Value()
-		for len(v) > 0 {
-			l, w := binary.Uvarint(v)
-			if w <= 0 || uint64(len(v)-w) < l {
-				_ = b.Close()
-				return n, fmt.Errorf("dispatch: corrupt log entry %x", it.Key())
-			}
-			k := v[w : w+int(l)]
-			del := true
-			if f != nil {
-				var release []byte
-				del, release = f.hold(k)
-				if release != nil {
-					if err := b.Delete(release, nil); err != nil {
-						_ = b.Close()
-						return n, err
-					}
-				}
-			}
-			if del {
-				if err := b.Delete(k, nil); err != nil {
-					_ = b.Close()
-					return n, err
-				}
-			}
-			v = v[w+int(l):]
+	var groups, keep []logGroup
+	// The last row before lo may hold records at lo and after.
+	valid := it.SeekLT(logKey(lo))
+	if !valid {
+		valid = it.First()
+	}
+	for ; valid; valid = it.Next() {
+		k := it.Key()
+		if len(k) != 9 {
+			return n, fmt.Errorf("dispatch: bad log key %x", k)
 		}
-		if err := b.Delete(it.Key(), nil); err != nil {
-			_ = b.Close()
+		groups, err = decodeLog(int64(binary.BigEndian.Uint64(k[1:])), it.Value(), groups[:0])
+		if err != nil {
+			return n, fmt.Errorf("dispatch: corrupt log entry %x: %w", k, err)
+		}
+		keep = keep[:0]
+		for _, g := range groups {
+			if g.phy < lo || g.phy >= hi {
+				keep = append(keep, g)
+				continue
+			}
+			if err := forgetKeys(b, g.keys, f); err != nil {
+				return n, fmt.Errorf("dispatch: log entry %x: %w", k, err)
+			}
+			n++
+		}
+		if len(keep) == len(groups) {
+			continue
+		}
+		if err := b.Delete(k, nil); err != nil {
 			return n, err
 		}
-		n++
+		if len(keep) > 0 {
+			rest := chunkLog{first: -1}
+			for _, g := range keep {
+				rest.add(g.phy, g.keys)
+			}
+			if err := b.Set(logKey(rest.first), rest.value, nil); err != nil {
+				return n, err
+			}
+		}
 		if b.Len() > 4<<20 {
 			if err := flush(); err != nil {
 				return n, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return n, err
+	if err := it.Error(); err != nil {
+		return n, fmt.Errorf("dispatch: iterate log: %w", err)
 	}
-	_ = b.Close()
-	return n, it.Error()
+	return n, flush()
+}
+
+// forgetKeys deletes one record's logged keys (uvarint length + key,
+// repeated), except those f holds back.
+func forgetKeys(b *pebble.Batch, v []byte, f *forgetter) error {
+	for len(v) > 0 {
+		l, w := binary.Uvarint(v)
+		if w <= 0 || uint64(len(v)-w) < l {
+			return errors.New("corrupt key list")
+		}
+		k := v[w : w+int(l)]
+		del := true
+		if f != nil {
+			var release []byte
+			del, release = f.hold(k)
+			if release != nil {
+				if err := b.Delete(release, nil); err != nil {
+					return err
+				}
+			}
+		}
+		if del {
+			if err := b.Delete(k, nil); err != nil {
+				return err
+			}
+		}
+		v = v[w+int(l):]
+	}
+	return nil
 }
