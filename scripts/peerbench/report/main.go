@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -189,9 +190,9 @@ func render(w *strings.Builder, runs []run, outs []outcome, lim map[string]float
 			case b == nil || o == nil:
 				w.WriteString(" — |")
 			case sc == "latency" && b.hasP99 && o.hasP99 && o.medP99 > 0:
-				fmt.Fprintf(w, " p99 %.2f× (lower is better) |", b.medP99/o.medP99)
+				fmt.Fprintf(w, " p99 %s× (lower is better) |", ratio(b.medP99/o.medP99))
 			case sc != "latency" && b.hasRate && o.hasRate && o.medRate > 0:
-				fmt.Fprintf(w, " %.2f× |", b.medRate/o.medRate)
+				fmt.Fprintf(w, " %s× |", ratio(b.medRate/o.medRate))
 			default:
 				w.WriteString(" — |")
 			}
@@ -290,4 +291,13 @@ func ms(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// ratio renders a ratio with two decimals, or three significant digits
+// below 0.1 (a latency ratio can be 0.004, which two decimals show as 0).
+func ratio(r float64) string {
+	if r < 0.1 {
+		return strconv.FormatFloat(r, 'g', 3, 64)
+	}
+	return fmt.Sprintf("%.2f", r)
 }
