@@ -13,8 +13,7 @@
 #            (Bolide and RocketMQ ASYNC_FLUSH; NATS default sync_interval)
 #   sync     the same load with sync flush (SYNC_FLUSH; NATS sync_interval: always)
 #   batch    the async load sent in batch requests of --batch-size messages
-#            (Bolide and RocketMQ SEND_BATCH_MESSAGE; NATS `pub fast` batches);
-#            not in the default list: run it with --scenarios batch
+#            (Bolide and RocketMQ SEND_BATCH_MESSAGE; NATS `pub fast` batches)
 #   consume  drain a pre-filled backlog (bolide bench consume; nats bench js fetch)
 #   latency  produce-to-consume p50/p99/p999 at a fixed offered load
 #            (bolide bench e2e; scripts/peerbench/natslat)
@@ -41,7 +40,7 @@ sync_count=100000 # NATS with sync_interval: always does ~5k msg/s
 warmup=
 quick=
 only=bolide,nats,rocketmq
-scenario_list=async,sync,consume,latency
+scenario_list=async,sync,batch,consume,latency
 batch_size=32
 out=
 size=1024
@@ -54,7 +53,7 @@ pin=
 keep=
 
 usage() {
-	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 	cat <<EOF
 Flags:
   --reps N            repetitions of each system per scenario (default 3; --quick: 1)
@@ -68,7 +67,7 @@ Flags:
   --window N          sends in flight per producer (default $window)
   --batch-size N      messages per request in the batch scenario (default $batch_size)
   --only LIST         systems: bolide,nats,rocketmq (default all)
-  --scenarios LIST    async,sync,consume,latency,batch (default all but batch)
+  --scenarios LIST    async,sync,batch,consume,latency (default all)
   --quick             tiny counts: checks the plumbing, measures nothing
   --pin               brokers on CPU 1, load generators on CPU 0 (taskset)
   --lat-procs N       GOMAXPROCS of both latency load generators (default $lat_procs; 0: Go's default)
