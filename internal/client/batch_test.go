@@ -78,6 +78,12 @@ func TestSendBatch(t *testing.T) {
 		if s.msgs[0].Properties.UniqKey() != "" && r.UniqKeys[0] != s.msgs[0].Properties.UniqKey() {
 			t.Fatalf("given UNIQ_KEY %q reported as %q", s.msgs[0].Properties.UniqKey(), r.UniqKeys[0])
 		}
+		// The answer means stored, not yet dispatched: wait until the
+		// queue shows the batch before pulling it.
+		clienttest.Poll(t, 10*time.Second, func() bool {
+			max, err := c.MaxOffset(ctx, r.BrokerAddr, topic, r.QueueID)
+			return err == nil && max >= r.FirstOffset+per
+		})
 		pr, err := c.Pull(ctx, r.BrokerAddr, "batch-test", topic, r.QueueID, r.FirstOffset, per, 0)
 		if err != nil {
 			t.Fatal(err)

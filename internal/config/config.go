@@ -96,7 +96,8 @@ type Broker struct {
 	// memtable of the store's index database, in MiB (default 128). Larger
 	// memtables mean fewer flushes and compactions per message (the index
 	// rows are most of the broker's CPU per message, docs/benchmarks.md),
-	// at the cost of up to two of them resident while one is flushed.
+	// at the cost of memory: usually two are resident (one filling, one
+	// flushing), up to four while flushes fall behind before writes stall.
 	// Applied when the store opens.
 	KVMemTableSizeMB int
 }
@@ -285,7 +286,7 @@ var setters = map[string]setter{
 	"queryQueueSize":              integer(func(b *Broker) *int { return &b.QueryLimits.QueueSize }, 0, 100_000),
 	"queryCacheSize":              integer(func(b *Broker) *int { return &b.QueryLimits.CacheSize }, 0, 1_000_000),
 	"queryCacheTTLMillis":         integer(func(b *Broker) *int { return &b.QueryLimits.CacheTTLMillis }, 1, 3_600_000),
-	"kvMemTableSizeMB":            integer(func(b *Broker) *int { return &b.KVMemTableSizeMB }, 4, 2048),
+	"kvMemTableSizeMB":            integer(func(b *Broker) *int { return &b.KVMemTableSizeMB }, 4, 1024),
 }
 
 // SetBrokerKey applies one broker.conf key to b, validated as when read

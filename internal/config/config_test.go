@@ -61,7 +61,7 @@ flushDiskTyp = SYNC_FLUSH
 func TestParseBrokerInvalid(t *testing.T) {
 	for _, conf := range []string{
 		"flushDiskType=SOMETIMES", "listenPort=70000", "enableLmq=yes", "brokerId=-1", "maxMessageSize=big",
-		"kvMemTableSizeMB=2", "kvMemTableSizeMB=4096",
+		"kvMemTableSizeMB=2", "kvMemTableSizeMB=2048",
 	} {
 		b := DefaultBroker()
 		if _, err := ParseBroker(strings.NewReader(conf), &b); !errors.Is(err, ErrInvalid) {

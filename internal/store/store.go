@@ -14,7 +14,7 @@
 // lock and appends; the dispatcher tails the commit log from its
 // checkpoint (up to what is synced under SYNC_FLUSH, so nothing is visible
 // before it is durable) and writes consume-queue entries, index entries,
-// a dispatch-log entry per record and the new checkpoint in one pebble
+// the chunk's dispatch-log row and the new checkpoint in one pebble
 // batch, then reports arrivals. Everything in kv/ can be rebuilt from the
 // commit log; replay is idempotent because every derived key is a pure
 // function of the record.
