@@ -60,13 +60,9 @@ func (c *Client) SendBatchAsync(ctx context.Context, topic string, queueID int32
 	if err != nil {
 		return err
 	}
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	c.sign(req)
-	err = c.rc.InvokeAsync(ctx, addr, req, func(resp *remoting.Command, err error) {
+	return c.sendAsync(ctx, addr, req, func(resp *remoting.Command, err error) {
 		if err != nil {
-			done(BatchResult{}, fmt.Errorf("client: %v to %s: %w", protocol.SendBatchMessage, addr, err))
+			done(BatchResult{}, err)
 			return
 		}
 		r, err := sendResult(addr, "", resp)
@@ -76,10 +72,6 @@ func (c *Client) SendBatchAsync(ctx context.Context, topic string, queueID int32
 		}
 		done(res, err)
 	})
-	if err != nil {
-		return fmt.Errorf("client: batch send to %s: %w", addr, err)
-	}
-	return nil
 }
 
 // batchRequest encodes a SEND_BATCH_MESSAGE request: a V2 header with the

@@ -120,16 +120,30 @@ func (c *Client) SendAsync(ctx context.Context, topic string, queueID int32, bod
 	if err != nil {
 		return err
 	}
+	return c.sendAsync(ctx, addr, req, func(resp *remoting.Command, err error) {
+		if err != nil {
+			done(SendResult{}, err)
+			return
+		}
+		done(sendResult(addr, uniq, resp))
+	})
+}
+
+// sendAsync signs req and queues it for addr; onResp then runs once with
+// the response or the transport's error (on the connection's reader
+// goroutine). If sendAsync returns an error, onResp is not called.
+func (c *Client) sendAsync(ctx context.Context, addr string, req *remoting.Command, onResp func(*remoting.Command, error)) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
 	c.sign(req)
-	err = c.rc.InvokeAsync(ctx, addr, req, func(resp *remoting.Command, err error) {
+	code := protocol.RequestCode(req.Code)
+	err := c.rc.InvokeAsync(ctx, addr, req, func(resp *remoting.Command, err error) {
 		if err != nil {
-			done(SendResult{}, fmt.Errorf("client: %v to %s: %w", protocol.SendMessageV2, addr, err))
+			onResp(nil, fmt.Errorf("client: %v to %s: %w", code, addr, err))
 			return
 		}
-		done(sendResult(addr, uniq, resp))
+		onResp(resp, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("client: send to %s: %w", addr, err)
