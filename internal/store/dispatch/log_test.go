@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/bolidemq/bolide/internal/store/cq"
 	"github.com/bolidemq/bolide/internal/store/kvdb"
 )
 
@@ -158,4 +159,58 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 	set(logKey(chunk.first), chunk.value)
 	step(0, 330, 2, []string{"k300a", "k400"}, map[int64][]int64{350: {350, 420}})
 	step(0, 1<<62, 2, nil, map[int64][]int64{})
+}
+
+// TestForgetRangeHoldsBackInCutRows: retention over a row it cuts still
+// holds back the highest forgotten consume-queue entry of a topic queue
+// (the queue's max offset must not go back) and deletes the lower ones,
+// while the records past the bound keep their entries and their log.
+func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
+	db, err := kvdb.Open("db", vfs.NewMem(), kvdb.Options{CacheSize: 1 << 20, MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pdb := db.Pebble()
+	d := New(Config{DB: db}, 0)
+	keys := make([][]byte, 4)
+	chunk := chunkLog{first: -1}
+	for i := range keys {
+		keys[i] = cq.Key("T", 0, int64(i))
+		if err := pdb.Set(keys[i], []byte("v"), pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+		chunk.add(int64(100*(i+1)), appendKey(nil, keys[i]))
+	}
+	if err := pdb.Set(logKey(chunk.first), chunk.value, pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	f := &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]lastKey{}}
+	n, err := d.forgetRange(0, 250, f) // records at 100 and 200: offsets 0 and 1
+	if err != nil || n != 2 {
+		t.Fatalf("forgot %d records, %v", n, err)
+	}
+	present := func(k []byte) bool {
+		_, closer, err := pdb.Get(k)
+		if err == nil {
+			_ = closer.Close()
+		}
+		return err == nil
+	}
+	if present(keys[0]) || !present(keys[1]) || !present(keys[2]) || !present(keys[3]) {
+		t.Fatalf("entries present: %v %v %v %v; want offset 0 deleted, 1 held back, 2 and 3 kept",
+			present(keys[0]), present(keys[1]), present(keys[2]), present(keys[3]))
+	}
+	if lk := f.last[queueID{"T", 0}]; lk.offset != 1 || string(lk.key) != string(keys[1]) {
+		t.Fatalf("held back %+v, want offset 1", lk)
+	}
+	v, closer, err := pdb.Get(logKey(300))
+	if err != nil {
+		t.Fatalf("the cut row is not re-keyed at its first kept record: %v", err)
+	}
+	groups, err := decodeLog(300, v, nil)
+	_ = closer.Close()
+	if err != nil || len(groups) != 2 || groups[0].phy != 300 || groups[1].phy != 400 {
+		t.Fatalf("cut row %v, %v; want the records at 300 and 400", groups, err)
+	}
 }
