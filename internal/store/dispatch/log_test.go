@@ -22,6 +22,33 @@ func keyList(keys ...string) []byte {
 	return v
 }
 
+// newLogTestDispatcher is a dispatcher over an in-memory database, for
+// tests of the dispatch log alone (no commit log: forgetRange reads only
+// the database).
+func newLogTestDispatcher(t *testing.T) (*Dispatcher, *pebble.DB) {
+	t.Helper()
+	db, err := kvdb.Open("db", vfs.NewMem(), kvdb.Options{CacheSize: 1 << 20, MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return New(Config{DB: db}, 0), db.Pebble()
+}
+
+// has reports whether key k is in the database.
+func has(t *testing.T, pdb *pebble.DB, k []byte) bool {
+	t.Helper()
+	_, closer, err := pdb.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = closer.Close()
+	return true
+}
+
 // TestChunkLogRoundTrip: a chunk row decodes into its records, with their
 // offsets and key lists; a row without the marker is one record (the
 // format written before chunk rows); malformed rows are errors.
@@ -65,13 +92,7 @@ func TestChunkLogRoundTrip(t *testing.T) {
 // formats: keys of records inside the range go, the others stay, and a row
 // cut by a bound keeps its other records (re-keyed at the first of them).
 func TestForgetRangeSplitsRows(t *testing.T) {
-	db, err := kvdb.Open("db", vfs.NewMem(), kvdb.Options{CacheSize: 1 << 20, MemTableSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pdb := db.Pebble()
-	d := New(Config{DB: db}, 0)
+	d, pdb := newLogTestDispatcher(t)
 
 	set := func(k, v []byte) {
 		t.Helper()
@@ -94,11 +115,8 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 	present := func() []string {
 		var out []string
 		for _, k := range derived {
-			if _, closer, err := pdb.Get([]byte(k)); err == nil {
-				_ = closer.Close()
+			if has(t, pdb, []byte(k)) {
 				out = append(out, k)
-			} else if !errors.Is(err, pebble.ErrNotFound) {
-				t.Fatal(err)
 			}
 		}
 		return out
@@ -166,13 +184,7 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 // (the queue's max offset must not go back) and deletes the lower ones,
 // while the records past the bound keep their entries and their log.
 func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
-	db, err := kvdb.Open("db", vfs.NewMem(), kvdb.Options{CacheSize: 1 << 20, MemTableSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pdb := db.Pebble()
-	d := New(Config{DB: db}, 0)
+	d, pdb := newLogTestDispatcher(t)
 	keys := make([][]byte, 4)
 	chunk := chunkLog{first: -1}
 	for i := range keys {
@@ -190,13 +202,7 @@ func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("forgot %d records, %v", n, err)
 	}
-	present := func(k []byte) bool {
-		_, closer, err := pdb.Get(k)
-		if err == nil {
-			_ = closer.Close()
-		}
-		return err == nil
-	}
+	present := func(k []byte) bool { return has(t, pdb, k) }
 	if present(keys[0]) || !present(keys[1]) || !present(keys[2]) || !present(keys[3]) {
 		t.Fatalf("entries present: %v %v %v %v; want offset 0 deleted, 1 held back, 2 and 3 kept",
 			present(keys[0]), present(keys[1]), present(keys[2]), present(keys[3]))
