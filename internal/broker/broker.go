@@ -313,6 +313,20 @@ func (b *Broker) handle(code protocol.RequestCode, fn func(ctx context.Context, 
 	b.rs.Register(int32(code), b.withACL(code, b.guarded(code, fn))) // withACL: acl.go; guarded: limits.go
 }
 
+// handleInline is handle for a processor that returns promptly
+// (answering slow work through Conn.Later) and reads the request's ext
+// fields through Command.Ext or by walking ExtList and ExtFields: it runs
+// on the connection's reader goroutine, without a map of its fields
+// (remoting.Server.RegisterInline). The ACL check reads the map and the
+// guarded codes may wait for a pool slot, so for those it is plain handle.
+func (b *Broker) handleInline(code protocol.RequestCode, fn func(ctx context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error)) {
+	if _, guarded := guardedCodes[code]; b.acl.auth != nil || guarded {
+		b.handle(code, fn)
+		return
+	}
+	b.rs.RegisterInline(int32(code), remoting.ProcessorFunc(fn))
+}
+
 // Shutdown unregisters from the name servers, stops serving (draining
 // in-flight requests until ctx ends) and closes the store.
 func (b *Broker) Shutdown(ctx context.Context) error {

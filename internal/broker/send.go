@@ -38,9 +38,9 @@ type sender struct {
 func (b *Broker) registerSendProcessors() {
 	host, _ := netip.ParseAddrPort(b.addr) // Listen checked it before opening the store with it
 	s := &sender{b: b, storeHost: host, uniq: message.NewUniqIDGenerator(message.UniqIDConfig{IP: host.Addr(), Now: b.now})}
-	b.handle(protocol.SendMessage, s.process)
-	b.handle(protocol.SendMessageV2, s.process)
-	b.handle(protocol.SendBatchMessage, s.process)
+	b.handleInline(protocol.SendMessage, s.process)
+	b.handleInline(protocol.SendMessageV2, s.process)
+	b.handleInline(protocol.SendBatchMessage, s.process)
 }
 
 // sendTarget is what the checks common to single and batch sends decided.
@@ -59,7 +59,17 @@ type sendTarget struct {
 // transaction half message (transaction.go), a delayed one (delay.go), or
 // a retry past its group's maximum, which goes to %DLQ%<group> (retry.go).
 func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	h, err := protocol.DecodeSendMessageRequestHeader(protocol.RequestCode(req.Code), req.ExtFields)
+	// The fields arrive in ExtList (handleInline) unless ACL or a binary
+	// header put them in ExtFields.
+	var fields protocol.SendHeaderFields
+	fields.Reset(protocol.RequestCode(req.Code))
+	for _, f := range req.ExtList {
+		fields.Set(f.Key, f.Value)
+	}
+	for k, v := range req.ExtFields {
+		fields.Set(k, v)
+	}
+	h, err := fields.Decode()
 	if err != nil {
 		var he *protocol.HeaderError
 		if errors.As(err, &he) {
@@ -191,7 +201,8 @@ func (s *sender) sendOne(conn *remoting.Conn, req *remoting.Command, t sendTarge
 	}
 	m := s.newMessage(&t, t.h.Flag, req.Body, t.props)
 	if t.half {
-		return s.sendHalf(req, t, m)
+		s.toHalf(t, m)
+		return s.putLater(conn, req, t, m)
 	}
 	if err := s.b.retryToDLQ(&t, m); err != nil {
 		return nil, err
@@ -203,15 +214,22 @@ func (s *sender) sendOne(conn *remoting.Conn, req *remoting.Command, t sendTarge
 	if delayed && !message.IsSystemTopic(m.Topic) && !message.IsDLQTopic(m.Topic) {
 		park(m, due, level)
 	}
-	// Answered once the store has the message: the connection's goroutine
-	// does not wait for it (the group commit may be written by another).
+	return s.putLater(conn, req, t, m)
+}
+
+// putLater stores m and answers req once the store has it: the
+// connection's goroutine does not wait (the group commit may be written by
+// another), which is what lets sends run on the connection's reader.
+func (s *sender) putLater(conn *remoting.Conn, req *remoting.Command, t sendTarget, m *message.Message) (*remoting.Command, error) {
 	p := conn.Later(req)
 	s.b.store.PutAsync([]*message.Message{m}, func(res store.PutResult, err error) {
 		if err != nil {
 			p.Finish(nil, putError(t.h.Topic, err))
 			return
 		}
-		s.b.traffic.sent(t.h.Topic, lmqEntries(res), len(m.Body))
+		if !t.half { // a half message is counted when it is committed
+			s.b.traffic.sent(t.h.Topic, lmqEntries(res), len(m.Body))
+		}
 		p.Finish(s.respond(req, t.queue, res, m.UniqKey()), nil)
 	})
 	return nil, nil
@@ -319,9 +337,11 @@ func (s *sender) respond(req *remoting.Command, queue int32, res store.PutResult
 	if len(res.QueueOffsets) > 0 {
 		first = res.QueueOffsets[0]
 	}
-	resp.ExtFields = protocol.EncodeHeader(&protocol.SendMessageResponseHeader{
+	h := protocol.SendMessageResponseHeader{
 		MsgID: string(id), QueueID: queue, QueueOffset: first, TransactionID: uniq,
 		MsgRegion: protocol.DefaultMsgRegion, TraceOn: true,
-	})
+	}
+	resp.ExtList = make([]remoting.ExtField, 0, 6)
+	h.EachField(func(k, v string) { resp.ExtList = append(resp.ExtList, remoting.ExtField{Key: k, Value: v}) })
 	return resp
 }

@@ -50,8 +50,9 @@ func (b *Broker) registerTransactionProcessors() {
 	b.handle(protocol.EndTransaction, b.endTransaction)
 }
 
-// sendHalf stores a half message.
-func (s *sender) sendHalf(req *remoting.Command, t sendTarget, m *message.Message) (*remoting.Command, error) {
+// toHalf turns m into a half message: stored in the half topic, its real
+// topic and queue in properties, until END_TRANSACTION or a check decides.
+func (s *sender) toHalf(t sendTarget, m *message.Message) {
 	if m.Properties.Get(message.PropertyProducerGroup) == "" {
 		m.Properties.Set(message.PropertyProducerGroup, t.h.ProducerGroup)
 	}
@@ -60,11 +61,6 @@ func (s *sender) sendHalf(req *remoting.Command, t sendTarget, m *message.Messag
 	m.Properties.Set(message.PropertyRealQueueID, strconv.Itoa(int(m.QueueID)))
 	m.SysFlag = m.SysFlag.WithTransactionType(message.SysTransactionNotType)
 	m.Topic, m.QueueID = message.TopicTransHalf, 0
-	res, err := s.b.store.Put(m)
-	if err != nil {
-		return nil, putError(t.h.Topic, err)
-	}
-	return s.respond(req, t.queue, res, m.UniqKey()), nil
 }
 
 // endTransaction serves END_TRANSACTION (37), usually oneway: commit or

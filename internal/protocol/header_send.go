@@ -88,11 +88,17 @@ func (h *SendMessageRequestHeader) IsBatch() bool { return h.Batch != nil && *h.
 // one-letter keys for SEND_MESSAGE_V2, SEND_BATCH_MESSAGE and
 // SEND_REPLY_MESSAGE_V2, full names otherwise.
 func DecodeSendMessageRequestHeader(code RequestCode, ext map[string]string) (SendMessageRequestHeader, error) {
+	k := sendKeys(code)
+	return decodeSendHeader(sendValsOfMap(ext, k), k)
+}
+
+// sendKeys is the ext key set of a send code.
+func sendKeys(code RequestCode) *[14]string {
 	switch code {
 	case SendMessageV2, SendBatchMessage, SendReplyMessageV2:
-		return decodeSendHeader(ext, &sendKeysV2)
+		return &sendKeysV2
 	}
-	return decodeSendHeader(ext, &sendKeysV1)
+	return &sendKeysV1
 }
 
 // DefaultMsgRegion is what Java brokers put in MSG_REGION unless configured.

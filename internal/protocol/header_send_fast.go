@@ -16,7 +16,10 @@ import (
 
 // extStr reads a string field: absent and "" are the same.
 func extStr(ext map[string]string, key string, required bool) (string, error) {
-	s := ext[key]
+	return valStr(ext[key], key, required)
+}
+
+func valStr(s, key string, required bool) (string, error) {
 	if s == "" && required {
 		return "", &HeaderError{Field: key, Reason: "missing"}
 	}
@@ -26,7 +29,10 @@ func extStr(ext map[string]string, key string, required bool) (string, error) {
 // extInt reads an integer field of the given size; ok is false when it is
 // absent (or "").
 func extInt(ext map[string]string, key string, bits int, required bool) (n int64, ok bool, err error) {
-	s := ext[key]
+	return valInt(ext[key], key, bits, required)
+}
+
+func valInt(s, key string, bits int, required bool) (n int64, ok bool, err error) {
 	if s == "" {
 		if required {
 			return 0, false, &HeaderError{Field: key, Reason: "missing"}
@@ -45,15 +51,19 @@ func extInt(ext map[string]string, key string, bits int, required bool) (n int64
 }
 
 func extInt32(ext map[string]string, key string, required bool, dst *int32) error {
-	n, ok, err := extInt(ext, key, 32, required)
+	return valInt32(ext[key], key, required, dst)
+}
+
+func valInt32(s, key string, required bool, dst *int32) error {
+	n, ok, err := valInt(s, key, 32, required)
 	if ok {
 		*dst = int32(n)
 	}
 	return err
 }
 
-func extInt32Ptr(ext map[string]string, key string, dst **int32) error {
-	n, ok, err := extInt(ext, key, 32, false)
+func valInt32Ptr(s, key string, dst **int32) error {
+	n, ok, err := valInt(s, key, 32, false)
 	if ok {
 		v := int32(n)
 		*dst = &v
@@ -61,54 +71,115 @@ func extInt32Ptr(ext map[string]string, key string, dst **int32) error {
 	return err
 }
 
-// extBoolPtr reads an optional bool: present (even "") means a value, as
+// valBoolPtr reads an optional bool: present (even "") means a value, as
 // Boolean.parseBoolean.
-func extBoolPtr(ext map[string]string, key string, dst **bool) {
-	if s, ok := ext[key]; ok {
+func valBoolPtr(s string, present bool, dst **bool) {
+	if present {
 		v := strings.EqualFold(s, "true")
 		*dst = &v
 	}
 }
 
-// decodeSendHeader decodes the send header with the given ext keys, in
-// the field order of SendMessageRequestHeader.
-func decodeSendHeader(ext map[string]string, k *[14]string) (SendMessageRequestHeader, error) {
+// sendVals holds a send header's ext values by field index: the field
+// order of SendMessageRequestHeader, which is the order of sendKeysV1 and
+// sendKeysV2.
+type sendVals struct {
+	v       [14]string
+	present [14]bool
+}
+
+func sendValsOfMap(ext map[string]string, k *[14]string) *sendVals {
+	var sv sendVals
+	for i, key := range k {
+		sv.v[i], sv.present[i] = ext[key]
+	}
+	return &sv
+}
+
+// SendHeaderFields collects a send request's ext fields one by one and
+// decodes them as DecodeSendMessageRequestHeader decodes a map, so that
+// the broker needs no map per send. The zero value is not ready: call
+// Reset with the request code first. It lives on the caller's stack.
+type SendHeaderFields struct {
+	keys *[14]string
+	vals sendVals
+}
+
+// Reset prepares f for a request of the given code.
+func (f *SendHeaderFields) Reset(code RequestCode) {
+	*f = SendHeaderFields{keys: sendKeys(code)}
+}
+
+// Set records one ext field; keys must be unique (a later Set of the same
+// key overwrites, as in a map), and keys the header does not have are
+// ignored, as DecodeHeader ignores them.
+func (f *SendHeaderFields) Set(key, value string) {
+	if i := sendKeyIndex(key, f.keys); i >= 0 {
+		f.vals.v[i], f.vals.present[i] = value, true
+	}
+}
+
+// Decode returns the header, with DecodeSendMessageRequestHeader's errors.
+func (f *SendHeaderFields) Decode() (SendMessageRequestHeader, error) {
+	return decodeSendHeader(&f.vals, f.keys)
+}
+
+// sendKeyIndex is the field index of key, or -1.
+func sendKeyIndex(key string, k *[14]string) int {
+	if k == &sendKeysV2 {
+		if len(key) == 1 && key[0] >= 'a' && key[0] <= 'n' {
+			return int(key[0] - 'a')
+		}
+		return -1
+	}
+	for i, name := range k {
+		if name == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// decodeSendHeader decodes the send header from its values, with the
+// given ext keys (for error texts), in the field order of
+// SendMessageRequestHeader.
+func decodeSendHeader(sv *sendVals, k *[14]string) (SendMessageRequestHeader, error) {
 	var h SendMessageRequestHeader
 	var err error
-	if h.ProducerGroup, err = extStr(ext, k[0], true); err != nil {
+	if h.ProducerGroup, err = valStr(sv.v[0], k[0], true); err != nil {
 		return SendMessageRequestHeader{}, err
 	}
-	if h.Topic, err = extStr(ext, k[1], true); err != nil {
+	if h.Topic, err = valStr(sv.v[1], k[1], true); err != nil {
 		return SendMessageRequestHeader{}, err
 	}
-	if h.DefaultTopic, err = extStr(ext, k[2], true); err != nil {
+	if h.DefaultTopic, err = valStr(sv.v[2], k[2], true); err != nil {
 		return SendMessageRequestHeader{}, err
 	}
 	for i, dst := range [...]*int32{&h.DefaultTopicQueueNums, &h.QueueID, &h.SysFlag} {
-		if err := extInt32(ext, k[3+i], true, dst); err != nil {
+		if err := valInt32(sv.v[3+i], k[3+i], true, dst); err != nil {
 			return SendMessageRequestHeader{}, err
 		}
 	}
-	n, ok, err := extInt(ext, k[6], 64, true)
+	n, ok, err := valInt(sv.v[6], k[6], 64, true)
 	if err != nil {
 		return SendMessageRequestHeader{}, err
 	}
 	if ok {
 		h.BornTimestamp = n
 	}
-	if err := extInt32(ext, k[7], true, &h.Flag); err != nil {
+	if err := valInt32(sv.v[7], k[7], true, &h.Flag); err != nil {
 		return SendMessageRequestHeader{}, err
 	}
-	h.Properties = ext[k[8]]
-	if err := extInt32Ptr(ext, k[9], &h.ReconsumeTimes); err != nil {
+	h.Properties = sv.v[8]
+	if err := valInt32Ptr(sv.v[9], k[9], &h.ReconsumeTimes); err != nil {
 		return SendMessageRequestHeader{}, err
 	}
-	extBoolPtr(ext, k[10], &h.UnitMode)
-	if err := extInt32Ptr(ext, k[11], &h.MaxReconsumeTimes); err != nil {
+	valBoolPtr(sv.v[10], sv.present[10], &h.UnitMode)
+	if err := valInt32Ptr(sv.v[11], k[11], &h.MaxReconsumeTimes); err != nil {
 		return SendMessageRequestHeader{}, err
 	}
-	extBoolPtr(ext, k[12], &h.Batch)
-	h.BrokerName = ext[k[13]]
+	valBoolPtr(sv.v[12], sv.present[12], &h.Batch)
+	h.BrokerName = sv.v[13]
 	return h, nil
 }
 
@@ -154,21 +225,31 @@ func encodeSendRequestV2(h *SendMessageRequestHeaderV2) map[string]string {
 // encodeSendResponse is EncodeHeader of a SendMessageResponseHeader.
 func encodeSendResponse(h *SendMessageResponseHeader) map[string]string {
 	ext := make(map[string]string, 8)
-	if h.MsgID != "" {
-		ext["msgId"] = h.MsgID
+	h.EachField(func(k, v string) { ext[k] = v })
+	return ext
+}
+
+// EachField calls fn with every ext field EncodeHeader would produce for
+// h, in byte order of the keys (the order Bolide's encoder writes a map
+// in), without building a map: the broker answers every send with it.
+func (h *SendMessageResponseHeader) EachField(fn func(k, v string)) {
+	var num [20]byte
+	if h.MsgRegion != "" {
+		fn("MSG_REGION", h.MsgRegion)
 	}
-	ext["queueId"] = strconv.FormatInt(int64(h.QueueID), 10)
-	ext["queueOffset"] = strconv.FormatInt(h.QueueOffset, 10)
-	for _, kv := range [...][2]string{
-		{"transactionId", h.TransactionID}, {"batchUniqId", h.BatchUniqID},
-		{"recallHandle", h.RecallHandle}, {"MSG_REGION", h.MsgRegion},
-	} {
+	fn("TRACE_ON", strconv.FormatBool(h.TraceOn))
+	for _, kv := range [...][2]string{{"batchUniqId", h.BatchUniqID}, {"msgId", h.MsgID}} {
 		if kv[1] != "" {
-			ext[kv[0]] = kv[1]
+			fn(kv[0], kv[1])
 		}
 	}
-	ext["TRACE_ON"] = strconv.FormatBool(h.TraceOn)
-	return ext
+	fn("queueId", string(strconv.AppendInt(num[:0], int64(h.QueueID), 10)))
+	fn("queueOffset", string(strconv.AppendInt(num[:0], h.QueueOffset, 10)))
+	for _, kv := range [...][2]string{{"recallHandle", h.RecallHandle}, {"transactionId", h.TransactionID}} {
+		if kv[1] != "" {
+			fn(kv[0], kv[1])
+		}
+	}
 }
 
 // decodeSendResponse is DecodeHeader into a SendMessageResponseHeader:

@@ -3,6 +3,7 @@ package protocol
 import (
 	"maps"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -14,7 +15,17 @@ func checkSendCodecs(t *testing.T, ext map[string]string) {
 		code RequestCode
 		keys *[14]string
 	}{{SendMessageV2, &sendKeysV2}, {SendMessage, &sendKeysV1}} {
-		fast, ferr := decodeSendHeader(ext, tc.keys)
+		fast, ferr := decodeSendHeader(sendValsOfMap(ext, tc.keys), tc.keys)
+		// The list path (what the broker uses) must agree with the map path.
+		var fields SendHeaderFields
+		fields.Reset(tc.code)
+		for k, v := range ext {
+			fields.Set(k, v)
+		}
+		fromSeq, qerr := fields.Decode()
+		if (ferr == nil) != (qerr == nil) || (ferr != nil && ferr.Error() != qerr.Error()) || !reflect.DeepEqual(fast, fromSeq) {
+			t.Fatalf("code %d on %q: map path %+v %v, sequence path %+v %v", tc.code, ext, fast, ferr, fromSeq, qerr)
+		}
 		var slow SendMessageRequestHeader
 		var serr error
 		if tc.code == SendMessageV2 {
@@ -46,6 +57,12 @@ func checkSendCodecs(t *testing.T, ext map[string]string) {
 	}
 	if got, want := encodeSendResponse(&fast), encodeHeaderReflect(&fast); !maps.Equal(got, want) {
 		t.Fatalf("response encode of %+v: fast %v, reflect %v", fast, got, want)
+	}
+	// EachField gives each key once, sorted, as the map encoder would.
+	var keys []string
+	fast.EachField(func(k, _ string) { keys = append(keys, k) })
+	if !slices.IsSorted(keys) || len(keys) != len(encodeSendResponse(&fast)) {
+		t.Fatalf("EachField keys %q: not sorted or not unique", keys)
 	}
 }
 

@@ -32,6 +32,16 @@ var (
 // ReadCommand reads one frame from r and decodes it. maxFrame bounds the
 // frame including its 4-byte prefix; nothing larger is ever allocated.
 func ReadCommand(r *bufio.Reader, maxFrame int) (*Command, error) {
+	cmd, err := readFrame(r, maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	cmd.extToMap()
+	return cmd, nil
+}
+
+// readFrame is ReadCommand leaving a JSON header's ext fields in ExtList.
+func readFrame(r *bufio.Reader, maxFrame int) (*Command, error) {
 	var prefix [4]byte
 	if _, err := io.ReadFull(r, prefix[:]); err != nil {
 		return nil, err
@@ -50,12 +60,22 @@ func ReadCommand(r *bufio.Reader, maxFrame int) (*Command, error) {
 		}
 		return nil, fmt.Errorf("remoting: reading %d-byte frame: %w", total, err)
 	}
-	return DecodeFrame(buf)
+	return decodeFrame(buf)
 }
 
 // DecodeFrame decodes a frame without its 4-byte length prefix: the header
 // word, the header and the body. The returned command's Body aliases buf.
 func DecodeFrame(buf []byte) (*Command, error) {
+	cmd, err := decodeFrame(buf)
+	if err != nil {
+		return nil, err
+	}
+	cmd.extToMap()
+	return cmd, nil
+}
+
+// decodeFrame is DecodeFrame leaving a JSON header's ext fields in ExtList.
+func decodeFrame(buf []byte) (*Command, error) {
 	if len(buf) < 4 {
 		return nil, fmt.Errorf("%w: %d bytes, no header word", ErrMalformed, len(buf))
 	}
@@ -268,7 +288,7 @@ func appendFrameHead(dst []byte, cmd *Command) ([]byte, error) {
 func appendJSONHeader(dst []byte, cmd *Command) []byte {
 	dst = append(dst, `{"code":`...)
 	dst = strconv.AppendInt(dst, int64(cmd.Code), 10)
-	if len(cmd.ExtFields) > 0 {
+	if len(cmd.ExtFields)+len(cmd.ExtList) > 0 {
 		dst = append(dst, `,"extFields":{`...)
 		keys := sortedKeys(cmd.ExtFields, make([]string, 0, 24))
 		for i, k := range keys {
@@ -278,6 +298,14 @@ func appendJSONHeader(dst []byte, cmd *Command) []byte {
 			dst = fastjson.AppendString(dst, k)
 			dst = append(dst, ':')
 			dst = fastjson.AppendString(dst, cmd.ExtFields[k])
+		}
+		for i, f := range cmd.ExtList {
+			if i > 0 || len(keys) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = fastjson.AppendString(dst, f.Key)
+			dst = append(dst, ':')
+			dst = fastjson.AppendString(dst, f.Value)
 		}
 		dst = append(dst, '}')
 	}
@@ -310,18 +338,30 @@ func appendBinaryHeader(dst []byte, cmd *Command) ([]byte, error) {
 	extLenAt := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
 	keys := sortedKeys(cmd.ExtFields, make([]string, 0, 24))
+	var err error
 	for _, k := range keys {
-		if len(k) > math.MaxInt16 {
-			return dst, fmt.Errorf("remoting: ext key of %d bytes too long for a binary header", len(k))
+		if dst, err = appendBinaryExt(dst, k, cmd.ExtFields[k]); err != nil {
+			return dst, err
 		}
-		v := cmd.ExtFields[k]
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(k)))
-		dst = append(dst, k...)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
-		dst = append(dst, v...)
+	}
+	for _, f := range cmd.ExtList {
+		if dst, err = appendBinaryExt(dst, f.Key, f.Value); err != nil {
+			return dst, err
+		}
 	}
 	binary.BigEndian.PutUint32(dst[extLenAt:], uint32(len(dst)-extLenAt-4))
 	return dst, nil
+}
+
+// appendBinaryExt appends one ext field of a binary header.
+func appendBinaryExt(dst []byte, k, v string) ([]byte, error) {
+	if len(k) > math.MaxInt16 {
+		return dst, fmt.Errorf("remoting: ext key of %d bytes too long for a binary header", len(k))
+	}
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(k)))
+	dst = append(dst, k...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
+	return append(dst, v...), nil
 }
 
 // sortedKeys appends the keys of ext to buf, sorted. Callers pass a small

@@ -87,8 +87,19 @@ func ParseLanguage(name string) LanguageCode {
 	return LangUnknown
 }
 
+// ExtField is one ext field ("custom header" entry).
+type ExtField struct{ Key, Value string }
+
 // Command is one remoting request or response: the logical fields of a
 // frame. ExtFields is the "custom header": string keys to string values.
+//
+// ExtList carries ext fields as a list instead, for the hot paths where
+// building and reading a map cost a tenth of the broker's CPU per message
+// (every send request and response): a request of a code registered with
+// Server.RegisterInline arrives with its fields in ExtList (unique keys,
+// ExtFields nil), and the encoders write ExtList's entries, in order,
+// after ExtFields' (a key must not be in both). Everywhere else ExtList is
+// nil and ExtFields is the header.
 type Command struct {
 	Code      int32
 	Language  LanguageCode
@@ -97,6 +108,7 @@ type Command struct {
 	Flag      int32
 	Remark    string
 	ExtFields map[string]string
+	ExtList   []ExtField
 	Body      []byte
 
 	// Serialize is how the header was (or will be) encoded. Responses
@@ -136,10 +148,31 @@ func (c *Command) IsOneway() bool { return c.Flag&FlagOneway != 0 }
 
 // Ext returns the value of an ext field, or "" when absent.
 func (c *Command) Ext(key string) string {
-	if c.ExtFields == nil {
-		return ""
+	if v, ok := c.ExtFields[key]; ok {
+		return v
 	}
-	return c.ExtFields[key]
+	for _, f := range c.ExtList {
+		if f.Key == key {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// extToMap moves ExtList into ExtFields. A decoded header whose ext object
+// held only nulls has an empty, non-nil ExtList and gets an empty map, as
+// encoding/json gives.
+func (c *Command) extToMap() {
+	if c.ExtList == nil {
+		return
+	}
+	if c.ExtFields == nil {
+		c.ExtFields = make(map[string]string, len(c.ExtList))
+	}
+	for _, f := range c.ExtList {
+		c.ExtFields[f.Key] = f.Value
+	}
+	c.ExtList = nil
 }
 
 // SetExt sets an ext field, allocating the map on first use.
@@ -156,5 +189,5 @@ func (c *Command) String() string {
 		kind = "response"
 	}
 	return fmt.Sprintf("%s{code=%d opaque=%d flag=%d lang=%s ver=%d remark=%q ext=%d body=%dB}",
-		kind, c.Code, c.Opaque, c.Flag, c.Language, c.Version, c.Remark, len(c.ExtFields), len(c.Body))
+		kind, c.Code, c.Opaque, c.Flag, c.Language, c.Version, c.Remark, len(c.ExtFields)+len(c.ExtList), len(c.Body))
 }

@@ -293,16 +293,19 @@ func (p *jsonParser) number() (string, bool) {
 	return p.s[start:p.i], true
 }
 
-// extFields reads the ext object: strings as they are, numbers and
-// booleans by their text, nulls dropped (as extValue does).
+// extFields reads the ext object into cmd.ExtList: strings as they are,
+// numbers and booleans by their text, nulls dropped (as extValue does). A
+// repeated key keeps its last value and a null removes an earlier one, so
+// the list has encoding/json's map semantics; the linear search for
+// repeats is cheaper than a map at the dozen keys a header carries.
 func (p *jsonParser) extFields(cmd *Command) bool {
 	if !p.eat('{') {
 		return false
 	}
-	ext := make(map[string]string, 16)
-	entries := false // encoding/json keeps an empty map when every entry was null
+	var list []ExtField
 	p.ws()
 	if !p.eat('}') {
+		list = make([]ExtField, 0, 16)
 		for {
 			p.ws()
 			k, ok := p.str()
@@ -330,17 +333,13 @@ func (p *jsonParser) extFields(cmd *Command) bool {
 				v = "false"
 			case p.lit("null"):
 				present = false
-				delete(ext, k) // overwrites an earlier value, as in encoding/json
 			default:
 				return false
 			}
 			if !ok {
 				return false
 			}
-			entries = true
-			if present {
-				ext[k] = v
-			}
+			list = setExt(list, k, v, present)
 			p.ws()
 			if p.eat('}') {
 				break
@@ -350,10 +349,27 @@ func (p *jsonParser) extFields(cmd *Command) bool {
 			}
 		}
 	}
-	if entries {
-		cmd.ExtFields = ext
-	}
+	// An object of nulls only leaves an empty, non-nil list: encoding/json
+	// keeps an empty map then, and extToMap makes one.
+	cmd.ExtList = list
 	return true
+}
+
+// setExt sets (present) or removes k in list.
+func setExt(list []ExtField, k, v string, present bool) []ExtField {
+	for i := range list {
+		if list[i].Key == k {
+			if present {
+				list[i].Value = v
+				return list
+			}
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	if present {
+		list = append(list, ExtField{k, v})
+	}
+	return list
 }
 
 // skip validates and skips one value of any type.

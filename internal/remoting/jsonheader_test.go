@@ -11,6 +11,7 @@ var jsonHeaderSeeds = []string{
 	`{"code":0,"flag":1,"language":"JAVA","opaque":7,"remark":"ok \"quoted\" 中","serializeTypeCurrentRPC":"JSON","version":479}`,
 	`{"code":1,"extFields":{"a":1,"b":true,"c":null,"d":-2.5e+3,"e":false}}`,
 	`{"code":1,"extFields":{"a":"x","a":null}}`,
+	`{"code":1,"extFields":{"a":"x","b":"y","a":"z","c":null,"b":null,"d":"w"}}`,
 	`{"code":1,"extFields":{"a":"x"},"extFields":{"b":"y"}}`,
 	`{"Code":1}`,
 	`{"code":1.0}`,
@@ -72,6 +73,22 @@ func checkFastMatchesSlow(t *testing.T, b []byte) bool {
 	if err != nil {
 		t.Fatalf("fast decoder accepted what encoding/json rejects (%v): %q", err, b)
 	}
+	// The fast decoder leaves the fields in ExtList (what list-reading
+	// processors get): one entry per key, and Ext agrees with the map.
+	if fast.ExtFields != nil {
+		t.Fatalf("fast decoder built a map for %q", b)
+	}
+	seen := map[string]bool{}
+	for _, f := range fast.ExtList {
+		if seen[f.Key] {
+			t.Fatalf("ExtList repeats %q for %q: %q", f.Key, b, fast.ExtList)
+		}
+		seen[f.Key] = true
+		if got := fast.Ext(f.Key); got != slow.ExtFields[f.Key] {
+			t.Fatalf("Ext(%q) = %q, want %q", f.Key, got, slow.ExtFields[f.Key])
+		}
+	}
+	fast.extToMap()
 	if fast.Code != slow.Code || fast.Language != slow.Language || fast.Version != slow.Version ||
 		fast.Opaque != slow.Opaque || fast.Flag != slow.Flag || fast.Remark != slow.Remark ||
 		!maps.Equal(fast.ExtFields, slow.ExtFields) || (fast.ExtFields == nil) != (slow.ExtFields == nil) {

@@ -79,6 +79,7 @@ type Server struct {
 
 	regMu    sync.RWMutex
 	registry map[int32]Processor
+	inline   map[int32]bool // codes registered with RegisterInline
 
 	draining atomic.Bool
 
@@ -107,6 +108,7 @@ func NewServer(cfg ServerConfig) *Server {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		registry:  make(map[int32]Processor),
+		inline:    make(map[int32]bool),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*Conn]struct{}),
 		drained:   make(chan struct{}),
@@ -118,7 +120,30 @@ func NewServer(cfg ServerConfig) *Server {
 func (s *Server) Register(code int32, p Processor) {
 	s.regMu.Lock()
 	s.registry[code] = p
+	delete(s.inline, code)
 	s.regMu.Unlock()
+}
+
+// RegisterInline is Register for a processor on the hottest codes
+// (sends), which must return promptly — answering anything slow later,
+// through Conn.Later — and reads the request's ext fields from ExtList
+// (or with Command.Ext): ExtFields stays nil when the header is JSON. It
+// runs on the connection's reader goroutine, as NATS serves publishes:
+// handing each request to another goroutine, and building a map of its
+// fields, cost more than the processor itself. The connection reads its
+// next frame when the processor returns.
+func (s *Server) RegisterInline(code int32, p Processor) {
+	s.regMu.Lock()
+	s.registry[code] = p
+	s.inline[code] = true
+	s.regMu.Unlock()
+}
+
+func (s *Server) isInline(code int32) bool {
+	s.regMu.RLock()
+	ok := s.inline[code]
+	s.regMu.RUnlock()
+	return ok
 }
 
 // OnConnClose registers a callback run once for every connection that
@@ -243,6 +268,7 @@ func (s *Server) track(nc net.Conn) {
 		log:           s.log,
 		proc:          s,
 		admit:         s.admit,
+		inline:        s.isInline,
 		release:       s.release,
 		observe:       s.cfg.Observer,
 		onClose:       s.connClosed,

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -476,5 +478,77 @@ func TestOnewayBackpressure(t *testing.T) {
 			t.Fatalf("%d of %d oneway requests processed", got, n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRegisterInline checks inline codes end to end: a code registered
+// with RegisterInline runs on the connection's reader goroutine and gets a
+// JSON request's fields in ExtList (no map), a binary request's in
+// ExtFields; other codes run on workers with a map; a response carrying
+// both ExtFields and ExtList reaches the client as one map, in both
+// serializations.
+func TestRegisterInline(t *testing.T) {
+	srv, addr, _ := testServer(t, ServerConfig{})
+	const codeList = 1100
+	type seen struct {
+		ser       SerializeType
+		mapNil    bool
+		listLen   int
+		fromSeq   map[string]string
+		extLookup string
+		onReader  bool
+	}
+	onReader := func() bool {
+		buf := make([]byte, 64<<10)
+		return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*Conn).readLoop")
+	}
+	got := make(chan seen, 1)
+	srv.RegisterInline(codeList, ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
+		s := seen{ser: req.Serialize, mapNil: req.ExtFields == nil, listLen: len(req.ExtList), fromSeq: map[string]string{},
+			extLookup: req.Ext("b"), onReader: onReader()}
+		for _, f := range req.ExtList {
+			s.fromSeq[f.Key] = f.Value
+		}
+		for k, v := range req.ExtFields {
+			s.fromSeq[k] = v
+		}
+		got <- s
+		resp := NewResponse(req, codeSuccess, "")
+		resp.ExtFields = map[string]string{"m": "1"}
+		resp.ExtList = []ExtField{{"x", "2"}, {"y", "\"q\""}}
+		return resp, nil
+	}))
+	cli := testClient(t, ClientConfig{})
+	for _, ser := range []SerializeType{JSON, RocketMQ} {
+		req := NewRequest(codeList, map[string]string{"a": "1", "b": "two"}, nil)
+		req.Serialize = ser
+		resp, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := <-got
+		if want := map[string]string{"a": "1", "b": "two"}; len(s.fromSeq) != 2 || s.fromSeq["a"] != "1" || s.fromSeq["b"] != "two" || s.extLookup != "two" {
+			t.Errorf("%v: processor saw %q (Ext(b)=%q), want %q", ser, s.fromSeq, s.extLookup, want)
+		}
+		if !s.onReader {
+			t.Errorf("%v: an inline code ran off the reader goroutine", ser)
+		}
+		if ser == JSON && (!s.mapNil || s.listLen != 2) {
+			t.Errorf("JSON request to a list code: ExtFields nil %v, ExtList len %d; want nil map and 2 entries", s.mapNil, s.listLen)
+		}
+		if resp.ExtList != nil || len(resp.ExtFields) != 3 || resp.ExtFields["m"] != "1" || resp.ExtFields["x"] != "2" || resp.ExtFields["y"] != "\"q\"" {
+			t.Errorf("%v: client got ExtFields %q ExtList %q", ser, resp.ExtFields, resp.ExtList)
+		}
+	}
+	// Re-registering a code with Register takes it back to workers and maps.
+	srv.Register(codeList, ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
+		got <- seen{mapNil: req.ExtFields == nil, listLen: len(req.ExtList), onReader: onReader()}
+		return NewResponse(req, codeSuccess, ""), nil
+	}))
+	if _, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(codeList, map[string]string{"a": "1"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s.mapNil || s.listLen != 0 || s.onReader {
+		t.Errorf("after Register: ExtFields nil %v, ExtList len %d, on the reader %v; want a map on a worker", s.mapNil, s.listLen, s.onReader)
 	}
 }
