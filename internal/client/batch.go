@@ -114,5 +114,5 @@ func (c *Client) batchRequest(topic string, queueID int32, msgs []*message.Messa
 		I: string(props),
 		M: &batch,
 	}
-	return remoting.NewRequest(int32(protocol.SendBatchMessage), protocol.EncodeHeader(&h), body), uniqs, nil
+	return sendCommand(protocol.SendBatchMessage, &h, body), uniqs, nil
 }

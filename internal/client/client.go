@@ -224,8 +224,13 @@ func (c *Client) sign(req *remoting.Command) {
 		return
 	}
 	if req.ExtFields == nil {
-		req.ExtFields = make(map[string]string)
+		req.ExtFields = make(map[string]string, len(req.ExtList)+3)
 	}
+	// The signature covers every field: move a list (sends) into the map.
+	for _, f := range req.ExtList {
+		req.ExtFields[f.Key] = f.Value
+	}
+	req.ExtList = nil
 	c.cfg.Credentials.Sign(req.ExtFields, req.Body)
 }
 

@@ -202,7 +202,17 @@ func (c *Client) sendRequest(topic string, queueID int32, body []byte, props mes
 		G: c.cfg.Now().UnixMilli(),
 		I: propStr,
 	}
-	return remoting.NewRequest(int32(protocol.SendMessageV2), protocol.EncodeHeader(&h), body), uniq, nil
+	return sendCommand(protocol.SendMessageV2, &h, body), uniq, nil
+}
+
+// sendCommand builds a send request with its header fields as a list, in
+// key order: one map built and sorted per message was a tenth of the
+// load generator's CPU.
+func sendCommand(code protocol.RequestCode, h *protocol.SendMessageRequestHeaderV2, body []byte) *remoting.Command {
+	req := remoting.NewRequest(int32(code), nil, body)
+	req.ExtList = make([]remoting.ExtField, 0, 10)
+	h.EachField(func(k, v string) { req.ExtList = append(req.ExtList, remoting.ExtField{Key: k, Value: v}) })
+	return req
 }
 
 // pickQueue resolves the broker address and queue id of a send.

@@ -192,34 +192,43 @@ var (
 // encodeSendRequestV2 is EncodeHeader of a SendMessageRequestHeaderV2.
 func encodeSendRequestV2(h *SendMessageRequestHeaderV2) map[string]string {
 	ext := make(map[string]string, 14)
+	h.EachField(func(k, v string) { ext[k] = v })
+	return ext
+}
+
+// EachField calls fn with every ext field EncodeHeader would produce for
+// h, in key order (a to n), without building a map: clients encode one per
+// send.
+func (h *SendMessageRequestHeaderV2) EachField(fn func(k, v string)) {
 	putStr := func(k, v string) {
 		if v != "" {
-			ext[k] = v
+			fn(k, v)
 		}
 	}
+	var num [20]byte
+	putInt := func(k string, n int64) { fn(k, string(strconv.AppendInt(num[:0], n, 10))) }
 	putStr("a", h.A)
 	putStr("b", h.B)
 	putStr("c", h.C)
-	ext["d"] = strconv.FormatInt(int64(h.D), 10)
-	ext["e"] = strconv.FormatInt(int64(h.E), 10)
-	ext["f"] = strconv.FormatInt(int64(h.F), 10)
-	ext["g"] = strconv.FormatInt(h.G, 10)
-	ext["h"] = strconv.FormatInt(int64(h.H), 10)
+	putInt("d", int64(h.D))
+	putInt("e", int64(h.E))
+	putInt("f", int64(h.F))
+	putInt("g", h.G)
+	putInt("h", int64(h.H))
 	putStr("i", h.I)
 	if h.J != nil {
-		ext["j"] = strconv.FormatInt(int64(*h.J), 10)
+		putInt("j", int64(*h.J))
 	}
 	if h.K != nil {
-		ext["k"] = strconv.FormatBool(*h.K)
+		fn("k", strconv.FormatBool(*h.K))
 	}
 	if h.L != nil {
-		ext["l"] = strconv.FormatInt(int64(*h.L), 10)
+		putInt("l", int64(*h.L))
 	}
 	if h.M != nil {
-		ext["m"] = strconv.FormatBool(*h.M)
+		fn("m", strconv.FormatBool(*h.M))
 	}
 	putStr("n", h.N)
-	return ext
 }
 
 // encodeSendResponse is EncodeHeader of a SendMessageResponseHeader.

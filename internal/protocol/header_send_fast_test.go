@@ -47,6 +47,11 @@ func checkSendCodecs(t *testing.T, ext map[string]string) {
 			if got, want := encodeSendRequestV2(&v2), encodeHeaderReflect(&v2); !maps.Equal(got, want) {
 				t.Fatalf("V2 encode of %+v: fast %v, reflect %v", v2, got, want)
 			}
+			var keys []string
+			v2.EachField(func(k, _ string) { keys = append(keys, k) })
+			if !slices.IsSorted(keys) || len(keys) != len(encodeSendRequestV2(&v2)) {
+				t.Fatalf("request EachField keys %q: not sorted or not unique", keys)
+			}
 		}
 	}
 	preset := SendMessageResponseHeader{MsgID: "m", TransactionID: "t", MsgRegion: "r", TraceOn: true, QueueOffset: 9}
