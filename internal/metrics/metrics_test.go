@@ -153,7 +153,12 @@ func TestBrokerMetricsAfterWorkload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// G pulls three messages of T and commits two of them.
+	// G pulls three messages of T and commits two of them, once they are
+	// dispatched (a send is answered before).
+	clienttest.Poll(t, 10*time.Second, func() bool {
+		n, err := c.MaxOffset(ctx, addr, "T", 0)
+		return err == nil && n == 5
+	})
 	pr, err := c.Pull(ctx, addr, "G", "T", 0, 0, 3, 0)
 	if err != nil || len(pr.Messages) != 3 {
 		t.Fatalf("pull T: %v, %d messages", err, len(pr.Messages))
@@ -367,6 +372,12 @@ func TestLagWalkCapped(t *testing.T) {
 	if _, err := c.SendTo(ctx, env.BrokerAddr, "C", 0, []byte("m"), nil); err != nil {
 		t.Fatal(err)
 	}
+	// A send is answered once the commit log has it; the lag counts
+	// consume-queue entries, which dispatch adds a moment later.
+	clienttest.Poll(t, 10*time.Second, func() bool {
+		n, err := c.MaxOffset(ctx, env.BrokerAddr, "C", 0)
+		return err == nil && n == 1
+	})
 	for _, g := range []string{"GA", "GB", "GC"} {
 		if err := c.UpdateConsumerOffset(ctx, env.BrokerAddr, g, "C", 0, 0); err != nil {
 			t.Fatal(err)
