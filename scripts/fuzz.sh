@@ -16,6 +16,7 @@ targets=(
 	"./internal/protocol/body FuzzDecodeBody"
 	"./internal/remoting FuzzJSONHeaderFast"
 	"./internal/protocol FuzzSendCodecs"
+	"./internal/protocol FuzzPullCodecs"
 )
 for entry in "${targets[@]}"; do
 	read -r pkg name <<<"$entry"

@@ -413,6 +413,12 @@ func TestConsumeIdleStop(t *testing.T) {
 	if _, err := Produce(ctx, []Sender{c}, ProduceConfig{Topic: "IdleTopic", Size: 32, Count: 10}); err != nil {
 		t.Fatal(err)
 	}
+	// Sends are answered before dispatch: wait until all ten are pullable,
+	// so that the idle stop measures the consumer, not the dispatcher.
+	clienttest.Poll(t, 10*time.Second, func() bool {
+		n, err := StoredMessages(ctx, c, route.ReadQueues)
+		return err == nil && n == 10
+	})
 	start := time.Now()
 	res, err := Consume(ctx, c, ConsumeConfig{Group: "G", Queues: route.ReadQueues, Duration: 20 * time.Second,
 		IdleStop: 200 * time.Millisecond, Suspend: 5 * time.Second})

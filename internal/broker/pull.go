@@ -67,8 +67,8 @@ type queueKey struct {
 }
 
 func (b *Broker) registerPullProcessors() {
-	b.handle(protocol.PullMessage, b.pullMessage)
-	b.handle(protocol.LitePullMessage, b.pullMessage)
+	b.handleInline(protocol.PullMessage, b.pullMessage)
+	b.handleInline(protocol.LitePullMessage, b.pullMessage)
 }
 
 // pullMessage answers PULL_MESSAGE and LITE_PULL_MESSAGE. When nothing new
@@ -76,8 +76,21 @@ func (b *Broker) registerPullProcessors() {
 // PullHolds and answered later with conn.Reply; the processor returns
 // (nil, nil) at once so that it never blocks the connection.
 func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	var h protocol.PullMessageRequestHeader
-	if err := decodeHeader(req, &h); err != nil {
+	// The fields arrive in ExtList (handleInline) unless ACL or a binary
+	// header put them in ExtFields.
+	var fields protocol.PullHeaderFields
+	for _, f := range req.ExtList {
+		fields.Set(f.Key, f.Value)
+	}
+	for k, v := range req.ExtFields {
+		fields.Set(k, v)
+	}
+	h, err := fields.Decode()
+	if err != nil {
+		var he *protocol.HeaderError
+		if errors.As(err, &he) {
+			return nil, fail(protocol.InvalidParameter, "%s", he.Error())
+		}
 		return nil, err
 	}
 	tc, ok := b.consumeTopic(h.Topic)
@@ -87,7 +100,7 @@ func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoti
 	if tc.Perm&permRead == 0 {
 		resp := remoting.NewResponse(req, int32(protocol.NoPermission), "the topic["+h.Topic+"] pulling message is forbidden")
 		ft := forbiddenTopic
-		resp.ExtFields = protocol.EncodeHeader(&protocol.PullMessageResponseHeader{ForbiddenType: &ft})
+		resp.ExtList = pullResponseExt(protocol.PullMessageResponseHeader{ForbiddenType: &ft})
 		return resp, nil
 	}
 	if h.QueueID < 0 || h.QueueID >= tc.ReadQueueNums {
@@ -101,7 +114,7 @@ func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoti
 	if !sc.ConsumeEnable {
 		resp := remoting.NewResponse(req, int32(protocol.NoPermission), "subscription group no permission, "+h.ConsumerGroup)
 		ft := forbiddenGroup
-		resp.ExtFields = protocol.EncodeHeader(&protocol.PullMessageResponseHeader{ForbiddenType: &ft})
+		resp.ExtList = pullResponseExt(protocol.PullMessageResponseHeader{ForbiddenType: &ft})
 		return resp, nil
 	}
 	filter, err := b.pullFilter(&h)
@@ -231,7 +244,7 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 		resp = remoting.NewResponse(p.req, int32(protocol.PullOffsetMoved), "offset reset by an operator")
 		minOff, _ := b.store.MinOffset(h.Topic, h.QueueID)
 		maxOff, _ := b.store.MaxOffset(h.Topic, h.QueueID)
-		resp.ExtFields = protocol.EncodeHeader(&protocol.PullMessageResponseHeader{NextBeginOffset: next, MinOffset: minOff, MaxOffset: maxOff})
+		resp.ExtList = pullResponseExt(protocol.PullMessageResponseHeader{NextBeginOffset: next, MinOffset: minOff, MaxOffset: maxOff})
 		return resp, false, nil
 	}
 	res, err := b.store.GetMessages(h.Topic, h.QueueID, p.offset, maxNums, maxBytes, p.filter)
@@ -275,7 +288,7 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 		b.holds.pulled.record(h.ConsumerGroup, h.Topic, h.QueueID, next) // for GET_CONSUME_STATS
 	}
 	resp = remoting.NewResponse(p.req, int32(code), res.Status.String())
-	resp.ExtFields = protocol.EncodeHeader(&protocol.PullMessageResponseHeader{
+	resp.ExtList = pullResponseExt(protocol.PullMessageResponseHeader{
 		SuggestWhichBrokerID: 0, NextBeginOffset: next, MinOffset: res.MinOffset, MaxOffset: res.MaxOffset,
 	})
 	if code == protocol.Success {
@@ -283,6 +296,14 @@ func (b *Broker) readPull(p *pullRequest, suspend bool) (resp *remoting.Command,
 		b.traffic.pulled(h.Topic, h.ConsumerGroup, len(res.Records), len(res.Body))
 	}
 	return resp, false, nil
+}
+
+// pullResponseExt is a pull response's header as an ExtList: no map and
+// no reflection per pull.
+func pullResponseExt(h protocol.PullMessageResponseHeader) []remoting.ExtField {
+	ext := make([]remoting.ExtField, 0, 5)
+	h.EachField(func(k, v string) { ext = append(ext, remoting.ExtField{Key: k, Value: v}) })
+	return ext
 }
 
 // PullHolds keeps suspended pulls until a message arrives on their queue

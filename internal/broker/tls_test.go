@@ -69,6 +69,11 @@ func TestBrokerTLSEnforcing(t *testing.T) {
 	if _, err := c.Send(ctx, "TlsTopic", 0, []byte("secret"), nil); err != nil {
 		t.Fatalf("send over TLS: %v", err)
 	}
+	// The send is answered before dispatch adds the queue entry.
+	clienttest.Poll(t, 10*time.Second, func() bool {
+		n, err := c.MaxOffset(ctx, env.BrokerAddr, "TlsTopic", 0)
+		return err == nil && n == 1
+	})
 	res, err := c.Pull(ctx, env.BrokerAddr, "TlsGroup", "TlsTopic", 0, 0, 8, 0)
 	if err != nil || res.Code != protocol.Success || len(res.Messages) != 1 || string(res.Messages[0].Body) != "secret" {
 		t.Fatalf("pull over TLS: %+v, %v", res, err)

@@ -132,12 +132,7 @@ func sendKeyIndex(key string, k *[14]string) int {
 		}
 		return -1
 	}
-	for i, name := range k {
-		if name == key {
-			return i
-		}
-	}
-	return -1
+	return fieldIndex(key, k[:])
 }
 
 // decodeSendHeader decodes the send header from its values, with the

@@ -54,10 +54,12 @@ func (s *Store) dispatchAvailable() error {
 	s.dispatchMu.Lock()
 	defer s.dispatchMu.Unlock()
 	arrivals, err := s.disp.DispatchTo(s.confirmOffset())
-	s.dispatched.Store(s.disp.Checkpoint())
 	// Even after an error: the chunks committed before it are visible,
-	// and the checkpoint is past them.
+	// and the checkpoint is past them. The cached bounds move first: a
+	// reader that sees the new Dispatched (the query cache's generation)
+	// must also see the queue ends it covers.
 	s.bounds.advance(arrivals)
+	s.dispatched.Store(s.disp.Checkpoint())
 	s.arrivalMu.RLock()
 	fn := s.arrival
 	s.arrivalMu.RUnlock()

@@ -1,0 +1,119 @@
+package protocol
+
+import "strconv"
+
+// Hand-written codecs of the pull headers, the hottest after the send
+// ones: a consumer at the tail of its queues sends one pull per message or
+// two. They follow DecodeHeader's and EncodeHeader's rules exactly; the
+// tests compare them with the reflective codecs.
+
+// pullKeys are PullMessageRequestHeader's ext keys in field order.
+var pullKeys = [15]string{"consumerGroup", "topic", "queueId", "queueOffset", "maxMsgNums", "sysFlag",
+	"commitOffset", "suspendTimeoutMillis", "subscription", "subVersion", "expressionType", "maxMsgBytes",
+	"requestSource", "proxyFrowardClientId", "bname"}
+
+// PullHeaderFields collects a pull request's ext fields one by one and
+// decodes them as DecodeHeader decodes a map into a
+// PullMessageRequestHeader, without the map or reflection. The zero value
+// is ready; it lives on the caller's stack.
+type PullHeaderFields struct {
+	v [len(pullKeys)]string
+}
+
+// Set records one ext field; keys must be unique (a later Set of the same
+// key overwrites, as in a map), and unknown keys are ignored.
+func (f *PullHeaderFields) Set(key, value string) {
+	if i := fieldIndex(key, pullKeys[:]); i >= 0 {
+		f.v[i] = value
+	}
+}
+
+// Decode returns the header, with DecodeHeader's errors.
+func (f *PullHeaderFields) Decode() (PullMessageRequestHeader, error) {
+	var h PullMessageRequestHeader
+	k, v := &pullKeys, &f.v
+	var err error
+	if h.ConsumerGroup, err = valStr(v[0], k[0], true); err != nil {
+		return PullMessageRequestHeader{}, err
+	}
+	if h.Topic, err = valStr(v[1], k[1], true); err != nil {
+		return PullMessageRequestHeader{}, err
+	}
+	if err := valInt32(v[2], k[2], true, &h.QueueID); err != nil {
+		return PullMessageRequestHeader{}, err
+	}
+	for _, c := range [...]struct {
+		i        int
+		required bool
+		dst      *int64
+		dst32    *int32
+	}{
+		{3, true, &h.QueueOffset, nil}, {4, false, nil, &h.MaxMsgNums}, {5, false, nil, &h.SysFlag},
+		{6, false, &h.CommitOffset, nil}, {7, false, &h.SuspendTimeoutMillis, nil},
+	} {
+		if c.dst32 != nil {
+			if err := valInt32(v[c.i], k[c.i], c.required, c.dst32); err != nil {
+				return PullMessageRequestHeader{}, err
+			}
+			continue
+		}
+		n, ok, err := valInt(v[c.i], k[c.i], 64, c.required)
+		if err != nil {
+			return PullMessageRequestHeader{}, err
+		}
+		if ok {
+			*c.dst = n
+		}
+	}
+	h.Subscription = v[8]
+	n, ok, err := valInt(v[9], k[9], 64, false)
+	if err != nil {
+		return PullMessageRequestHeader{}, err
+	}
+	if ok {
+		h.SubVersion = n
+	}
+	h.ExpressionType = v[10]
+	if err := valInt32Ptr(v[11], k[11], &h.MaxMsgBytes); err != nil {
+		return PullMessageRequestHeader{}, err
+	}
+	if err := valInt32Ptr(v[12], k[12], &h.RequestSource); err != nil {
+		return PullMessageRequestHeader{}, err
+	}
+	h.ProxyForwardClientID = v[13]
+	h.BrokerName = v[14]
+	return h, nil
+}
+
+// fieldIndex is the index of key in keys, or -1.
+func fieldIndex(key string, keys []string) int {
+	for i, name := range keys {
+		if name == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// EachField calls fn with every ext field EncodeHeader would produce for
+// h, in byte order of the keys, without building a map.
+func (h *PullMessageResponseHeader) EachField(fn func(k, v string)) {
+	var num [20]byte
+	putInt := func(k string, n int64) { fn(k, string(strconv.AppendInt(num[:0], n, 10))) }
+	if h.ForbiddenType != nil {
+		putInt("forbiddenType", int64(*h.ForbiddenType))
+	}
+	if h.GroupSysFlag != nil {
+		putInt("groupSysFlag", int64(*h.GroupSysFlag))
+	}
+	putInt("maxOffset", h.MaxOffset)
+	putInt("minOffset", h.MinOffset)
+	putInt("nextBeginOffset", h.NextBeginOffset)
+	if h.OffsetDelta != nil {
+		putInt("offsetDelta", *h.OffsetDelta)
+	}
+	putInt("suggestWhichBrokerId", h.SuggestWhichBrokerID)
+	if h.TopicSysFlag != nil {
+		putInt("topicSysFlag", int64(*h.TopicSysFlag))
+	}
+}
