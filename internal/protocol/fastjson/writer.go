@@ -370,6 +370,15 @@ func (w *Writer) appendString(dst []byte, s string) []byte {
 	return AppendString(dst, s)
 }
 
+// plainASCII[c] says AppendString copies byte c as it is: printable ASCII
+// other than '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7F; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendString appends s quoted and escaped like fastjson's default
 // serializer: '"' and '\\' get a backslash; \b \t \n \f \r use their short
 // escapes; the remaining C0 controls, DEL..U+009F and U+2028/U+2029 become
@@ -378,11 +387,21 @@ func (w *Writer) appendString(dst []byte, s string) []byte {
 // unchanged.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	// Header fields are almost always plain ASCII: find the first byte
+	// that is not with one table load per byte, and copy up to it at once.
+	i := 0
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7F {
+			if plainASCII[c] {
 				i++
 				continue
 			}
