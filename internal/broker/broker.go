@@ -313,18 +313,18 @@ func (b *Broker) handle(code protocol.RequestCode, fn func(ctx context.Context, 
 	b.rs.Register(int32(code), b.withACL(code, b.guarded(code, fn))) // withACL: acl.go; guarded: limits.go
 }
 
-// handleInline is handle for a processor that returns promptly
-// (answering slow work through Conn.Later) and reads the request's ext
-// fields through Command.Ext or by walking ExtList and ExtFields: it runs
-// on the connection's reader goroutine, without a map of its fields
-// (remoting.Server.RegisterInline). The ACL check reads the map and the
-// guarded codes may wait for a pool slot, so for those it is plain handle.
-func (b *Broker) handleInline(code protocol.RequestCode, fn func(ctx context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error)) {
+// handleRoute is handle for the hottest codes, served by route (see
+// remoting.Route): fn reads the request's ext fields through Command.Ext
+// or by walking ExtList and ExtFields, and with RouteInline returns
+// promptly, answering slow work through Conn.Later. The ACL check reads
+// the map and the guarded codes may wait for a pool slot, so for those it
+// is plain handle.
+func (b *Broker) handleRoute(code protocol.RequestCode, r remoting.Route, fn func(ctx context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error)) {
 	if _, guarded := guardedCodes[code]; b.acl.auth != nil || guarded {
 		b.handle(code, fn)
 		return
 	}
-	b.rs.RegisterInline(int32(code), remoting.ProcessorFunc(fn))
+	b.rs.RegisterRoute(int32(code), remoting.ProcessorFunc(fn), r)
 }
 
 // Shutdown unregisters from the name servers, stops serving (draining

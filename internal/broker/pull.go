@@ -67,8 +67,11 @@ type queueKey struct {
 }
 
 func (b *Broker) registerPullProcessors() {
-	b.handleInline(protocol.PullMessage, b.pullMessage)
-	b.handleInline(protocol.LitePullMessage, b.pullMessage)
+	// On workers, not inline: a pull behind the in-memory tail reads the
+	// commit log, maybe from disk, and a client shares one connection
+	// between its producers and consumers.
+	b.handleRoute(protocol.PullMessage, remoting.RouteList, b.pullMessage)
+	b.handleRoute(protocol.LitePullMessage, remoting.RouteList, b.pullMessage)
 }
 
 // pullMessage answers PULL_MESSAGE and LITE_PULL_MESSAGE. When nothing new
@@ -76,7 +79,7 @@ func (b *Broker) registerPullProcessors() {
 // PullHolds and answered later with conn.Reply; the processor returns
 // (nil, nil) at once so that it never blocks the connection.
 func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	// The fields arrive in ExtList (handleInline) unless ACL or a binary
+	// The fields arrive in ExtList (handleRoute) unless ACL or a binary
 	// header put them in ExtFields.
 	var fields protocol.PullHeaderFields
 	for _, f := range req.ExtList {

@@ -38,9 +38,9 @@ type sender struct {
 func (b *Broker) registerSendProcessors() {
 	host, _ := netip.ParseAddrPort(b.addr) // Listen checked it before opening the store with it
 	s := &sender{b: b, storeHost: host, uniq: message.NewUniqIDGenerator(message.UniqIDConfig{IP: host.Addr(), Now: b.now})}
-	b.handleInline(protocol.SendMessage, s.process)
-	b.handleInline(protocol.SendMessageV2, s.process)
-	b.handleInline(protocol.SendBatchMessage, s.process)
+	b.handleRoute(protocol.SendMessage, remoting.RouteInline, s.process)
+	b.handleRoute(protocol.SendMessageV2, remoting.RouteInline, s.process)
+	b.handleRoute(protocol.SendBatchMessage, remoting.RouteInline, s.process)
 }
 
 // sendTarget is what the checks common to single and batch sends decided.
@@ -59,7 +59,7 @@ type sendTarget struct {
 // transaction half message (transaction.go), a delayed one (delay.go), or
 // a retry past its group's maximum, which goes to %DLQ%<group> (retry.go).
 func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	// The fields arrive in ExtList (handleInline) unless ACL or a binary
+	// The fields arrive in ExtList (handleRoute) unless ACL or a binary
 	// header put them in ExtFields.
 	var fields protocol.SendHeaderFields
 	fields.Reset(protocol.RequestCode(req.Code))

@@ -96,7 +96,7 @@ type ExtField struct{ Key, Value string }
 // ExtList carries ext fields as a list instead, for the hot paths where
 // building and reading a map cost a tenth of the broker's CPU per message
 // (every send request and response): a request of a code registered with
-// Server.RegisterInline arrives with its fields in ExtList (unique keys,
+// Server.RegisterRoute arrives with its fields in ExtList (unique keys,
 // ExtFields nil), and the encoders write ExtList's entries, in order,
 // after ExtFields' (a key must not be in both). Everywhere else ExtList is
 // nil and ExtFields is the header.
@@ -116,7 +116,7 @@ type Command struct {
 	// answered in the serialization it used.
 	Serialize SerializeType
 
-	later bool // set by Conn.Later: a Pending answers it
+	later *Pending // set by Conn.Later: it answers the request
 }
 
 // NewRequest builds a request command with Bolide's language and version.

@@ -90,11 +90,10 @@ type connConfig struct {
 	// admitted request is matched by one call to release.
 	admit   func(req *Command) (reject *Command)
 	release func()
-	// inline, if set, says which request codes run on the reader goroutine
-	// with their ext fields left in ExtList (Server.RegisterInline); the
-	// others run on a worker with ExtFields, and every response gets
-	// ExtFields.
-	inline func(code int32) bool
+	// route, if set, says how each request code is served
+	// (Server.RegisterRoute); without it, or for RouteMap, on a worker with
+	// ExtFields. Every response gets ExtFields.
+	route func(code int32) Route
 	// observe, if set, is told of every request answered through a
 	// Pending (Server.Process reports the others).
 	observe func(requestCode, responseCode int32, elapsed time.Duration)
@@ -406,11 +405,14 @@ func (c *Conn) readLoop() {
 			c.deliver(cmd)
 			continue
 		}
-		inline := c.cfg.inline != nil && c.cfg.inline(cmd.Code)
-		if !inline {
+		r := RouteMap
+		if c.cfg.route != nil {
+			r = c.cfg.route(cmd.Code)
+		}
+		if r == RouteMap {
 			cmd.extToMap()
 		}
-		c.dispatch(cmd, inline)
+		c.dispatch(cmd, r == RouteInline)
 	}
 }
 
@@ -560,10 +562,17 @@ func touchStack(b *[workerStackReserve]byte) { b[len(b)-1] = 1 }
 // serve runs one admitted request and answers it, then frees its slot.
 func (c *Conn) serve(req *Command) {
 	resp := c.run(req)
-	if req.later {
-		// Its Pending answers and frees the slot (maybe already has).
+	if req.later != nil {
+		// Its Pending answers and frees the slot (maybe already has). A
+		// response here is a panic after Later (run answers it with
+		// SYSTEM_ERROR) or a processor bug: answer through the Pending,
+		// which does nothing if it was finished, so that the slot is not
+		// lost (an inline oneway request waits for a free slot).
 		if resp != nil {
-			c.cfg.log.Error("processor returned a response for a request it answers later", "code", req.Code)
+			if resp.Code != codeSystemError {
+				c.cfg.log.Error("processor returned a response for a request it answers later", "code", req.Code)
+			}
+			req.later.Finish(resp, nil)
 		}
 		return
 	}
@@ -596,8 +605,8 @@ type Pending struct {
 // later: the processor must return (nil, nil) and call Finish exactly
 // once, possibly before it returns.
 func (c *Conn) Later(req *Command) *Pending {
-	req.later = true
-	return &Pending{c: c, req: req, start: time.Now()}
+	req.later = &Pending{c: c, req: req, start: time.Now()}
+	return req.later
 }
 
 // Finish answers the request with resp, or with err as a processor's

@@ -340,6 +340,9 @@ func (p *jsonParser) extFields(cmd *Command) bool {
 				return false
 			}
 			list = setExt(list, k, v, present)
+			if len(list) > maxFastExtFields {
+				return false // the map-based decoder is linear in the keys
+			}
 			p.ws()
 			if p.eat('}') {
 				break
@@ -354,6 +357,11 @@ func (p *jsonParser) extFields(cmd *Command) bool {
 	cmd.ExtList = list
 	return true
 }
+
+// maxFastExtFields bounds the ext fields the fast decoder takes: setExt
+// is quadratic in them, and a hostile header of a million keys must cost
+// no more than encoding/json's map (clients send about fifteen).
+const maxFastExtFields = 64
 
 // setExt sets (present) or removes k in list.
 func setExt(list []ExtField, k, v string, present bool) []ExtField {

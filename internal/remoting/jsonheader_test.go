@@ -1,6 +1,7 @@
 package remoting
 
 import (
+	"fmt"
 	"maps"
 	"testing"
 )
@@ -115,4 +116,25 @@ func BenchmarkDecodeJSONHeader(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestJSONHeaderManyKeysTakesSlowPath checks that a header with more ext
+// fields than the fast decoder takes (its duplicate search is quadratic)
+// still decodes, through encoding/json.
+func TestJSONHeaderManyKeysTakesSlowPath(t *testing.T) {
+	b := []byte(`{"code":1,"extFields":{`)
+	for i := range maxFastExtFields + 1 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `"k%d":"v%d"`, i, i)
+	}
+	b = append(b, "}}"...)
+	if _, ok := decodeJSONHeaderFast(b); ok {
+		t.Fatalf("fast decoder took %d ext fields", maxFastExtFields+1)
+	}
+	cmd, err := decodeJSONHeader(b)
+	if err != nil || len(cmd.ExtFields) != maxFastExtFields+1 || cmd.ExtFields["k64"] != "v64" {
+		t.Fatalf("decoded %v, %v", cmd, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -79,7 +80,10 @@ type Server struct {
 
 	regMu    sync.RWMutex
 	registry map[int32]Processor
-	inline   map[int32]bool // codes registered with RegisterInline
+	// routes maps the codes registered with RegisterRoute to how they are
+	// served; replaced whole on change, so
+	// that readers look codes up without a lock.
+	routes atomic.Pointer[map[int32]Route]
 
 	draining atomic.Bool
 
@@ -108,7 +112,6 @@ func NewServer(cfg ServerConfig) *Server {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		registry:  make(map[int32]Processor),
-		inline:    make(map[int32]bool),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*Conn]struct{}),
 		drained:   make(chan struct{}),
@@ -120,30 +123,57 @@ func NewServer(cfg ServerConfig) *Server {
 func (s *Server) Register(code int32, p Processor) {
 	s.regMu.Lock()
 	s.registry[code] = p
-	delete(s.inline, code)
+	s.setRouteLocked(code, RouteMap)
 	s.regMu.Unlock()
 }
 
-// RegisterInline is Register for a processor on the hottest codes
-// (sends), which must return promptly — answering anything slow later,
-// through Conn.Later — and reads the request's ext fields from ExtList
-// (or with Command.Ext): ExtFields stays nil when the header is JSON. It
-// runs on the connection's reader goroutine, as NATS serves publishes:
-// handing each request to another goroutine, and building a map of its
-// fields, cost more than the processor itself. The connection reads its
-// next frame when the processor returns.
-func (s *Server) RegisterInline(code int32, p Processor) {
+// Route says how a request code is served.
+type Route uint8
+
+const (
+	// RouteMap: on a worker goroutine, ext fields in ExtFields (Register).
+	RouteMap Route = iota
+	// RouteList: on a worker goroutine, a JSON header's ext fields left in
+	// ExtList and ExtFields nil (binary headers still fill ExtFields): the
+	// processor reads them with Command.Ext or by walking both, and no map
+	// is built per request.
+	RouteList
+	// RouteInline: as RouteList, on the connection's reader goroutine, as
+	// NATS serves publishes: handing each request to another goroutine
+	// cost more than the processor itself. The processor must return
+	// promptly, answering anything slow later through Conn.Later; the
+	// connection reads its next frame when it returns.
+	RouteInline
+)
+
+// RegisterRoute is Register with a Route other than RouteMap for the
+// hottest codes (sends, pulls).
+func (s *Server) RegisterRoute(code int32, p Processor, r Route) {
 	s.regMu.Lock()
 	s.registry[code] = p
-	s.inline[code] = true
+	s.setRouteLocked(code, r)
 	s.regMu.Unlock()
 }
 
-func (s *Server) isInline(code int32) bool {
-	s.regMu.RLock()
-	ok := s.inline[code]
-	s.regMu.RUnlock()
-	return ok
+func (s *Server) setRouteLocked(code int32, r Route) {
+	old := s.routes.Load()
+	next := make(map[int32]Route)
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	if r == RouteMap {
+		delete(next, code)
+	} else {
+		next[code] = r
+	}
+	s.routes.Store(&next)
+}
+
+func (s *Server) route(code int32) Route {
+	if m := s.routes.Load(); m != nil {
+		return (*m)[code]
+	}
+	return RouteMap
 }
 
 // OnConnClose registers a callback run once for every connection that
@@ -268,7 +298,7 @@ func (s *Server) track(nc net.Conn) {
 		log:           s.log,
 		proc:          s,
 		admit:         s.admit,
-		inline:        s.isInline,
+		route:         s.route,
 		release:       s.release,
 		observe:       s.cfg.Observer,
 		onClose:       s.connClosed,

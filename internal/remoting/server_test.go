@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -481,74 +482,124 @@ func TestOnewayBackpressure(t *testing.T) {
 	}
 }
 
-// TestRegisterInline checks inline codes end to end: a code registered
-// with RegisterInline runs on the connection's reader goroutine and gets a
-// JSON request's fields in ExtList (no map), a binary request's in
-// ExtFields; other codes run on workers with a map; a response carrying
-// both ExtFields and ExtList reaches the client as one map, in both
-// serializations.
-func TestRegisterInline(t *testing.T) {
+// onReader reports whether the calling goroutine is a connection's reader.
+func onReader() bool {
+	buf := make([]byte, 64<<10)
+	return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*Conn).readLoop")
+}
+
+// TestRegisterRoute checks the routes end to end: a RouteInline code runs
+// on the connection's reader goroutine, a RouteList code on a worker, both
+// with a JSON request's fields in ExtList (no map) and a binary request's
+// in ExtFields; a response carrying both ExtFields and ExtList reaches the
+// client as one map, in both serializations; Register takes a code back
+// to a worker and a map.
+func TestRegisterRoute(t *testing.T) {
 	srv, addr, _ := testServer(t, ServerConfig{})
-	const codeList = 1100
+	const code = 1100
 	type seen struct {
-		ser       SerializeType
-		mapNil    bool
-		listLen   int
-		fromSeq   map[string]string
-		extLookup string
-		onReader  bool
-	}
-	onReader := func() bool {
-		buf := make([]byte, 64<<10)
-		return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*Conn).readLoop")
+		mapNil   bool
+		listLen  int
+		fields   map[string]string
+		ext      string
+		onReader bool
 	}
 	got := make(chan seen, 1)
-	srv.RegisterInline(codeList, ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
-		s := seen{ser: req.Serialize, mapNil: req.ExtFields == nil, listLen: len(req.ExtList), fromSeq: map[string]string{},
-			extLookup: req.Ext("b"), onReader: onReader()}
+	proc := ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
+		s := seen{mapNil: req.ExtFields == nil, listLen: len(req.ExtList), fields: map[string]string{},
+			ext: req.Ext("b"), onReader: onReader()}
 		for _, f := range req.ExtList {
-			s.fromSeq[f.Key] = f.Value
+			s.fields[f.Key] = f.Value
 		}
 		for k, v := range req.ExtFields {
-			s.fromSeq[k] = v
+			s.fields[k] = v
 		}
 		got <- s
 		resp := NewResponse(req, codeSuccess, "")
 		resp.ExtFields = map[string]string{"m": "1"}
 		resp.ExtList = []ExtField{{"x", "2"}, {"y", "\"q\""}}
 		return resp, nil
-	}))
+	})
 	cli := testClient(t, ClientConfig{})
-	for _, ser := range []SerializeType{JSON, RocketMQ} {
-		req := NewRequest(codeList, map[string]string{"a": "1", "b": "two"}, nil)
-		req.Serialize = ser
-		resp, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := <-got
-		if want := map[string]string{"a": "1", "b": "two"}; len(s.fromSeq) != 2 || s.fromSeq["a"] != "1" || s.fromSeq["b"] != "two" || s.extLookup != "two" {
-			t.Errorf("%v: processor saw %q (Ext(b)=%q), want %q", ser, s.fromSeq, s.extLookup, want)
-		}
-		if !s.onReader {
-			t.Errorf("%v: an inline code ran off the reader goroutine", ser)
-		}
-		if ser == JSON && (!s.mapNil || s.listLen != 2) {
-			t.Errorf("JSON request to a list code: ExtFields nil %v, ExtList len %d; want nil map and 2 entries", s.mapNil, s.listLen)
-		}
-		if resp.ExtList != nil || len(resp.ExtFields) != 3 || resp.ExtFields["m"] != "1" || resp.ExtFields["x"] != "2" || resp.ExtFields["y"] != "\"q\"" {
-			t.Errorf("%v: client got ExtFields %q ExtList %q", ser, resp.ExtFields, resp.ExtList)
+	for _, route := range []Route{RouteInline, RouteList} {
+		srv.RegisterRoute(code, proc, route)
+		for _, ser := range []SerializeType{JSON, RocketMQ} {
+			req := NewRequest(code, map[string]string{"a": "1", "b": "two"}, nil)
+			req.Serialize = ser
+			resp, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := <-got
+			if len(s.fields) != 2 || s.fields["a"] != "1" || s.fields["b"] != "two" || s.ext != "two" {
+				t.Errorf("route %d, %v: processor saw %q (Ext(b)=%q)", route, ser, s.fields, s.ext)
+			}
+			if s.onReader != (route == RouteInline) {
+				t.Errorf("route %d, %v: ran on the reader: %v", route, ser, s.onReader)
+			}
+			switch {
+			case ser == JSON && (!s.mapNil || s.listLen != 2):
+				t.Errorf("route %d, JSON: ExtFields nil %v, ExtList len %d; want nil map and 2 entries", route, s.mapNil, s.listLen)
+			case ser == RocketMQ && (s.mapNil || s.listLen != 0):
+				t.Errorf("route %d, binary: ExtFields nil %v, ExtList len %d; want the map only", route, s.mapNil, s.listLen)
+			}
+			if resp.ExtList != nil || len(resp.ExtFields) != 3 || resp.ExtFields["m"] != "1" || resp.ExtFields["x"] != "2" || resp.ExtFields["y"] != "\"q\"" {
+				t.Errorf("route %d, %v: client got ExtFields %q ExtList %q", route, ser, resp.ExtFields, resp.ExtList)
+			}
 		}
 	}
-	// Re-registering a code with Register takes it back to workers and maps.
-	srv.Register(codeList, ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
-		got <- seen{mapNil: req.ExtFields == nil, listLen: len(req.ExtList), onReader: onReader()}
-		return NewResponse(req, codeSuccess, ""), nil
-	}))
-	if _, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(codeList, map[string]string{"a": "1"}, nil)); err != nil {
+	srv.Register(code, proc)
+	if _, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(code, map[string]string{"a": "1", "b": "two"}, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if s := <-got; s.mapNil || s.listLen != 0 || s.onReader {
 		t.Errorf("after Register: ExtFields nil %v, ExtList len %d, on the reader %v; want a map on a worker", s.mapNil, s.listLen, s.onReader)
+	}
+}
+
+// TestInlineLaterPanicAndOneway checks the slot accounting of inline codes
+// with one request slot per connection: a processor that panics after
+// Later is answered SYSTEM_ERROR and frees its slot, and oneway requests
+// run inline, unanswered, each freeing its slot through its Pending.
+func TestInlineLaterPanicAndOneway(t *testing.T) {
+	srv, addr, _ := testServer(t, ServerConfig{MaxInFlightPerConn: 1})
+	const code = 1101
+	oneways := make(chan string, 3)
+	srv.RegisterRoute(code, ProcessorFunc(func(_ context.Context, conn *Conn, req *Command) (*Command, error) {
+		p := conn.Later(req)
+		switch req.Ext("do") {
+		case "panic":
+			panic("after Later")
+		case "oneway":
+			oneways <- req.Ext("n")
+		}
+		p.Finish(NewResponse(req, codeSuccess, "done"), nil)
+		return nil, nil
+	}), RouteInline)
+	cli := testClient(t, ClientConfig{})
+	resp, err := cli.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(code, map[string]string{"do": "panic"}, nil))
+	if err != nil || resp.Code != codeSystemError {
+		t.Fatalf("panic after Later: %v, %v; want SYSTEM_ERROR", resp, err)
+	}
+	for i := range 3 {
+		req := NewRequest(code, map[string]string{"do": "oneway", "n": strconv.Itoa(i)}, nil)
+		if err := cli.InvokeOneway(ctxTimeout(t, 5*time.Second), addr, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		select {
+		case n := <-oneways:
+			if n != strconv.Itoa(i) {
+				t.Errorf("oneway %d ran as %s: out of order", i, n)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("oneway %d never ran (a slot was lost)", i)
+		}
+	}
+	// The one slot is free: a request is served, not refused as busy.
+	resp, err = cli.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(code, nil, nil))
+	if err != nil || resp.Code != codeSuccess {
+		t.Fatalf("after the panic and the oneways: %v, %v", resp, err)
 	}
 }

@@ -48,10 +48,11 @@ func (s *Store) Put(m *message.Message) (PutResult, error) {
 // under the commit-log writer lock, appends them with one write and
 // reports every result. Under load this turns a syscall and a lock
 // handoff per message into one per group; a lone put is written at once.
-// An asynchronous leader (PutAsync: a broker connection's goroutine) goes
-// on with the next group until the queue is empty; a synchronous one
-// (PutBatch) writes one group, which holds its own put, and hands the
-// rest to a new leader goroutine.
+// A caller that leads (PutAsync: a broker connection's reader; PutBatch)
+// writes one group, which holds its own put, and hands the rest to a new
+// leader goroutine, which goes on until the queue is empty. A reader that
+// kept leading while other connections kept the queue full would stop
+// reading its own connection.
 const (
 	maxGroupMsgs  = 1024
 	maxGroupBytes = 4 << 20
@@ -85,7 +86,7 @@ type putReq struct {
 // write: they get consecutive queue offsets, or none at all on error.
 func (s *Store) PutBatch(msgs []*message.Message) (PutResult, error) {
 	ch := putDonePool.Get().(chan putOutcome)
-	s.put(msgs, func(r PutResult, err error) { ch <- putOutcome{r, err} }, true)
+	s.put(msgs, func(r PutResult, err error) { ch <- putOutcome{r, err} })
 	out := <-ch
 	putDonePool.Put(ch)
 	return out.res, out.err
@@ -104,13 +105,13 @@ var putDonePool = sync.Pool{New: func() any { return make(chan putOutcome, 1) }}
 // SYNC_FLUSH, on the commit log's flusher once the group is synced. It
 // must not block, nor put (it may run on the goroutine writing the very
 // group the put would wait for): a broker queues its answer there. The
-// caller's goroutine may lead groups of other puts before PutAsync
-// returns.
+// caller's goroutine may write one group, of its own and other puts,
+// before PutAsync returns.
 func (s *Store) PutAsync(msgs []*message.Message, done func(PutResult, error)) {
-	s.put(msgs, done, false)
+	s.put(msgs, done)
 }
 
-func (s *Store) put(msgs []*message.Message, done func(PutResult, error), sync bool) {
+func (s *Store) put(msgs []*message.Message, done func(PutResult, error)) {
 	if err := s.checkBatch(msgs); err != nil {
 		done(PutResult{}, err)
 		return
@@ -128,7 +129,7 @@ func (s *Store) put(msgs []*message.Message, done func(PutResult, error), sync b
 	g.leading = true
 	g.mu.Unlock()
 	if lead {
-		s.lead(sync)
+		s.lead(false)
 	}
 }
 
@@ -151,10 +152,10 @@ func (s *Store) checkBatch(msgs []*message.Message) error {
 	return nil
 }
 
-// lead writes groups until the queue is empty, or, for a synchronous
-// leader, one group (which holds its own put: the queue was empty when it
-// queued) before handing over to a new leader goroutine.
-func (s *Store) lead(sync bool) {
+// lead writes groups until the queue is empty (loop: a leader goroutine
+// of its own), or one group, which holds the caller's put, before handing
+// over to a new leader goroutine.
+func (s *Store) lead(loop bool) {
 	g := &s.puts
 	st := leadState{leading: true}
 	defer s.recoverLead(&st)
@@ -183,17 +184,17 @@ func (s *Store) lead(sync bool) {
 		}
 		st.unanswered = nil
 		clear(g.batch)
-		if sync {
+		if !loop {
 			st.leading = false
 			if len(g.queue) > 0 {
-				go s.lead(false) // leading stays set: the new goroutine owns it
+				go s.lead(true) // leading stays set: the new goroutine owns it
 			} else {
 				g.leading = false
 			}
 		}
 		g.mu.Unlock()
 		s.report(finished)
-		if sync {
+		if !loop {
 			return
 		}
 	}
@@ -225,7 +226,7 @@ func (s *Store) recoverLead(st *leadState) {
 	g.mu.Lock()
 	clear(g.batch)
 	if len(g.queue) > 0 {
-		go s.lead(false)
+		go s.lead(true)
 	} else {
 		g.leading = false
 	}

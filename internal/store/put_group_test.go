@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -294,5 +295,74 @@ func TestPutPanicsDoNotWedge(t *testing.T) {
 	})
 	if off := <-answered; off != 2 {
 		t.Fatalf("put after a panicking callback: queue offset %d, want 2", off)
+	}
+}
+
+// TestCallerLeadsOneGroup checks that a caller who becomes the group
+// leader writes one group and hands the rest to a leader goroutine of its
+// own, under both flush modes: a broker connection's reader puts inline,
+// and must get back to reading however many puts other connections queue.
+func TestCallerLeadsOneGroup(t *testing.T) {
+	for _, flush := range []commitlog.FlushMode{commitlog.AsyncFlush, commitlog.SyncFlush} {
+		s := newEnv().open(t, func(c *Config) { c.Flush = flush })
+		// More than one group waits when the caller arrives: hold the
+		// leadership while they queue, then let the caller take it.
+		s.puts.mu.Lock()
+		s.puts.leading = true
+		s.puts.mu.Unlock()
+		const queued = maxGroupMsgs + 5
+		onCaller := func() bool { // the test function's own frame, not a closure's
+			buf := make([]byte, 64<<10)
+			return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "store.TestCallerLeadsOneGroup(")
+		}
+		var done sync.WaitGroup
+		var byCaller, lastOnCaller atomic.Int32 // reported on the caller's goroutine; the highest index of those
+		lastOnCaller.Store(-1)
+		done.Add(queued + 1)
+		for i := range queued {
+			s.PutAsync([]*message.Message{msg("A", 0, "m")}, func(_ PutResult, err error) {
+				if err != nil {
+					t.Error(err)
+				}
+				if onCaller() {
+					byCaller.Add(1)
+					for {
+						last := lastOnCaller.Load()
+						if int32(i) <= last || lastOnCaller.CompareAndSwap(last, int32(i)) {
+							break
+						}
+					}
+				}
+				done.Done()
+			})
+		}
+		waitQueued(t, s, queued)
+		s.puts.mu.Lock()
+		s.puts.leading = false
+		s.puts.mu.Unlock()
+		var returned atomic.Bool
+		s.PutAsync([]*message.Message{msg("A", 0, "last")}, func(_ PutResult, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			done.Done()
+		})
+		returned.Store(true)
+		done.Wait()
+		// The caller reports at most its one group: the oldest puts (a
+		// group is bounded by maxGroupMsgs and by what fits the segment).
+		// Asynchronously it reports that group; under SYNC_FLUSH the
+		// flusher does, unless the group was already durable.
+		n, last := byCaller.Load(), lastOnCaller.Load()
+		if n >= queued || (n > 0 && last != n-1) || (flush == commitlog.AsyncFlush && n == 0) {
+			t.Errorf("%v: the caller reported %d of %d queued puts, the last of them #%d; want one group of the oldest",
+				flush, n, queued, last)
+		}
+		if !returned.Load() {
+			t.Errorf("%v: PutAsync had not returned", flush)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
