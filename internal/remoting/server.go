@@ -81,8 +81,8 @@ type Server struct {
 	regMu    sync.RWMutex
 	registry map[int32]Processor
 	// routes maps the codes registered with RegisterRoute to how they are
-	// served; replaced whole on change, so
-	// that readers look codes up without a lock.
+	// served; it is replaced whole on change, so that readers look codes
+	// up without a lock.
 	routes atomic.Pointer[map[int32]Route]
 
 	draining atomic.Bool

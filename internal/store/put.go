@@ -49,8 +49,9 @@ func (s *Store) Put(m *message.Message) (PutResult, error) {
 // reports every result. Under load this turns a syscall and a lock
 // handoff per message into one per group; a lone put is written at once.
 // A caller that leads (PutAsync: a broker connection's reader; PutBatch)
-// writes one group, which holds its own put, and hands the rest to a new
-// leader goroutine, which goes on until the queue is empty. A reader that
+// writes one group — the oldest queued puts, its own unless more than a
+// group was waiting — and hands the rest to a new leader goroutine, which
+// goes on until the queue is empty. A reader that
 // kept leading while other connections kept the queue full would stop
 // reading its own connection.
 const (
@@ -153,8 +154,7 @@ func (s *Store) checkBatch(msgs []*message.Message) error {
 }
 
 // lead writes groups until the queue is empty (loop: a leader goroutine
-// of its own), or one group, which holds the caller's put, before handing
-// over to a new leader goroutine.
+// of its own), or one group before handing over to a new leader goroutine.
 func (s *Store) lead(loop bool) {
 	g := &s.puts
 	st := leadState{leading: true}
