@@ -390,3 +390,51 @@ func TestSendLMQ(t *testing.T) {
 		t.Errorf("after refusal: %v", m.Properties)
 	}
 }
+
+// TestSendAndPullBothSerializations sends and pulls with JSON and binary
+// (ROCKETMQ, what Java clients use with rocketmq.serialize.type) headers
+// through the routes the broker registers them on: a JSON request's fields
+// arrive as a list, a binary one's as a map, and both must decode alike,
+// errors included; the responses must carry the same fields.
+func TestSendAndPullBothSerializations(t *testing.T) {
+	b, cli := startBroker(t, nil)
+	createTopicConfig(t, b, newTopicConfig("SER", 1, permRead|permWrite))
+	invoke := func(code protocol.RequestCode, ser remoting.SerializeType, ext map[string]string, body []byte) *remoting.Command {
+		t.Helper()
+		req := remoting.NewRequest(int32(code), ext, body)
+		req.Serialize = ser
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := cli.Invoke(ctx, b.Addr(), req)
+		if err != nil {
+			t.Fatalf("%v %v: %v", ser, code, err)
+		}
+		return resp
+	}
+	for i, ser := range []remoting.SerializeType{remoting.JSON, remoting.RocketMQ} {
+		h := sendHeader("SER", 0, message.Properties{"TAGS": "t"})
+		v2 := h.V2()
+		resp := invoke(protocol.SendMessageV2, ser, protocol.EncodeHeader(&v2), []byte(ser.String()))
+		checkSendResponse(t, resp)
+		if resp.ExtFields["queueOffset"] != strconv.Itoa(i) {
+			t.Errorf("%v: queueOffset %q, want %d", ser, resp.ExtFields["queueOffset"], i)
+		}
+		if m := storedAt(t, b, resp.ExtFields["msgId"]); string(m.Body) != ser.String() || m.Tags() != "t" {
+			t.Errorf("%v: stored %+v", ser, m)
+		}
+		// A bad field is named the same way from a list or a map.
+		bad := protocol.EncodeHeader(&v2)
+		bad["e"] = "x"
+		wantResp(t, invoke(protocol.SendMessageV2, ser, bad, []byte("x")), protocol.InvalidParameter, "e")
+	}
+	if err := b.store.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ser := range []remoting.SerializeType{remoting.JSON, remoting.RocketMQ} {
+		got := decodePull(t, invoke(protocol.PullMessage, ser, protocol.EncodeHeader(pullHeader("g", "SER", 0, 0, "*")), nil))
+		wantPull(t, ser.String()+" pull", got, int32(protocol.Success), 2, 0, 2, "JSON", "ROCKETMQ")
+		bad := protocol.EncodeHeader(pullHeader("g", "SER", 0, 0, "*"))
+		delete(bad, "queueOffset")
+		wantResp(t, invoke(protocol.PullMessage, ser, bad, nil), protocol.InvalidParameter, "queueOffset")
+	}
+}
