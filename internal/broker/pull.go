@@ -82,19 +82,10 @@ func (b *Broker) pullMessage(_ context.Context, conn *remoting.Conn, req *remoti
 	// The fields arrive in ExtList (handleRoute) unless ACL or a binary
 	// header put them in ExtFields.
 	var fields protocol.PullHeaderFields
-	for _, f := range req.ExtList {
-		fields.Set(f.Key, f.Value)
-	}
-	for k, v := range req.ExtFields {
-		fields.Set(k, v)
-	}
+	req.EachExt(fields.Set)
 	h, err := fields.Decode()
 	if err != nil {
-		var he *protocol.HeaderError
-		if errors.As(err, &he) {
-			return nil, fail(protocol.InvalidParameter, "%s", he.Error())
-		}
-		return nil, err
+		return nil, remoting.HeaderFail(err)
 	}
 	tc, ok := b.consumeTopic(h.Topic)
 	if !ok {

@@ -63,19 +63,10 @@ func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.C
 	// header put them in ExtFields.
 	var fields protocol.SendHeaderFields
 	fields.Reset(protocol.RequestCode(req.Code))
-	for _, f := range req.ExtList {
-		fields.Set(f.Key, f.Value)
-	}
-	for k, v := range req.ExtFields {
-		fields.Set(k, v)
-	}
+	req.EachExt(fields.Set)
 	h, err := fields.Decode()
 	if err != nil {
-		var he *protocol.HeaderError
-		if errors.As(err, &he) {
-			return nil, fail(protocol.InvalidParameter, "%s", he.Error())
-		}
-		return nil, err
+		return nil, remoting.HeaderFail(err)
 	}
 	t, err := s.check(conn, h, len(req.Body))
 	if err != nil {

@@ -88,8 +88,12 @@ func (h *SendMessageRequestHeader) IsBatch() bool { return h.Batch != nil && *h.
 // one-letter keys for SEND_MESSAGE_V2, SEND_BATCH_MESSAGE and
 // SEND_REPLY_MESSAGE_V2, full names otherwise.
 func DecodeSendMessageRequestHeader(code RequestCode, ext map[string]string) (SendMessageRequestHeader, error) {
-	k := sendKeys(code)
-	return decodeSendHeader(sendValsOfMap(ext, k), k)
+	var f SendHeaderFields
+	f.Reset(code)
+	for k, v := range ext {
+		f.Set(k, v)
+	}
+	return f.Decode()
 }
 
 // sendKeys is the ext key set of a send code.

@@ -88,14 +88,6 @@ type sendVals struct {
 	present [14]bool
 }
 
-func sendValsOfMap(ext map[string]string, k *[14]string) *sendVals {
-	var sv sendVals
-	for i, key := range k {
-		sv.v[i], sv.present[i] = ext[key]
-	}
-	return &sv
-}
-
 // SendHeaderFields collects a send request's ext fields one by one and
 // decodes them as DecodeSendMessageRequestHeader decodes a map, so that
 // the broker needs no map per send. The zero value is not ready: call

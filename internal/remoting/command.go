@@ -159,6 +159,18 @@ func (c *Command) Ext(key string) string {
 	return ""
 }
 
+// EachExt calls fn with every ext field, from ExtList and ExtFields: how a
+// processor registered with a list route (Server.RegisterRoute) reads a
+// request whose header may have arrived either way.
+func (c *Command) EachExt(fn func(k, v string)) {
+	for _, f := range c.ExtList {
+		fn(f.Key, f.Value)
+	}
+	for k, v := range c.ExtFields {
+		fn(k, v)
+	}
+}
+
 // extToMap moves ExtList into ExtFields. A decoded header whose ext object
 // held only nulls has an empty, non-nil ExtList and gets an empty map, as
 // encoding/json gives.

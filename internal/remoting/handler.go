@@ -21,12 +21,16 @@ func Success(req *Command) *Command {
 // malformed field answers INVALID_PARAMETER with the field named in the
 // remark (Java would fail later with an opaque SYSTEM_ERROR).
 func DecodeHeader(req *Command, h any) error {
-	if err := protocol.DecodeHeader(req.ExtFields, h); err != nil {
-		var he *protocol.HeaderError
-		if errors.As(err, &he) {
-			return Fail(protocol.InvalidParameter, "%s", he.Error())
-		}
-		return err
+	return HeaderFail(protocol.DecodeHeader(req.ExtFields, h))
+}
+
+// HeaderFail is DecodeHeader's answer to a decoding error, for processors
+// with hand-written header decoders: a *protocol.HeaderError becomes
+// INVALID_PARAMETER naming the field; other errors (and nil) pass through.
+func HeaderFail(err error) error {
+	var he *protocol.HeaderError
+	if errors.As(err, &he) {
+		return Fail(protocol.InvalidParameter, "%s", he.Error())
 	}
-	return nil
+	return err
 }

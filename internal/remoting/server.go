@@ -157,6 +157,9 @@ func (s *Server) RegisterRoute(code int32, p Processor, r Route) {
 
 func (s *Server) setRouteLocked(code int32, r Route) {
 	old := s.routes.Load()
+	if r == RouteMap && (old == nil || (*old)[code] == RouteMap) {
+		return // the default: nothing to copy (Register of most codes)
+	}
 	next := make(map[int32]Route)
 	if old != nil {
 		maps.Copy(next, *old)

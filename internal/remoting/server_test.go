@@ -508,12 +508,7 @@ func TestRegisterRoute(t *testing.T) {
 	proc := ProcessorFunc(func(_ context.Context, _ *Conn, req *Command) (*Command, error) {
 		s := seen{mapNil: req.ExtFields == nil, listLen: len(req.ExtList), fields: map[string]string{},
 			ext: req.Ext("b"), onReader: onReader()}
-		for _, f := range req.ExtList {
-			s.fields[f.Key] = f.Value
-		}
-		for k, v := range req.ExtFields {
-			s.fields[k] = v
-		}
+		req.EachExt(func(k, v string) { s.fields[k] = v })
 		got <- s
 		resp := NewResponse(req, codeSuccess, "")
 		resp.ExtFields = map[string]string{"m": "1"}
