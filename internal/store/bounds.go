@@ -37,24 +37,74 @@ import (
 // CPU at 20,000 msg/s end to end). Entries may be noted before their batch
 // commits; readers take only entries below max, which moves after the
 // commit, and a re-dispatched record notes the same entry again.
+//
+// Early visibility (ASYNC_FLUSH): the put that writes a message of a cached
+// queue notes its entry at once and moves max past it (noteEarly), so a
+// consumer at the tail is served from the ring before dispatch has written
+// the entry's row; dispatch then runs lazily, in fewer and larger passes
+// (put.go). The ring must then hold every entry between the dispatched end
+// (disp) and max, since pebble has none of them yet: a put notes early only
+// the entry right after the ring's last one, and only while the ring keeps
+// everything from disp on; otherwise it leaves the entry to dispatch, as
+// before. max never moves back, so a queue's end a consumer was shown stays
+// its end; a queue cached afresh (after a clear) starts from pebble's end,
+// which may lie below it, and GetMessages holds a pull there instead of
+// moving it back (Store.assigned).
 const (
 	maxCachedBounds = 1 << 14 // ~24 MiB at most
 	tailEntries     = 32      // 1.3 KiB per cached queue
 )
 
 type queueBounds struct {
-	max atomic.Int64
-	min atomic.Pointer[minAt]
+	max  atomic.Int64 // one past the last entry readers may take
+	disp atomic.Int64 // one past the last entry dispatch committed
+	min  atomic.Pointer[minAt]
 
 	mu     sync.Mutex
 	lo, hi int64 // the ring holds the entries of offsets [lo, hi)
 	ring   [tailEntries]cq.Entry
+	late   []cq.Entry // dispatched entries after the ring, kept by note
 }
 
-// note records the entry of offset e.QueueOffset.
+// note records dispatch's entry of offset e.QueueOffset. While the ring
+// serves entries noted early (max beyond disp), it holds the only copy of
+// them readers have, so dispatch then rewrites only entries the ring holds
+// (with the same values) and keeps the entries after them aside (late)
+// until advance, after their rows commit, adds them to the ring.
 func (b *queueBounds) note(e cq.Entry) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.max.Load() <= b.disp.Load() {
+		b.noteLocked(e)
+		return
+	}
+	off := e.QueueOffset
+	switch {
+	case off >= b.lo && off < b.hi:
+		b.ring[off%tailEntries] = e
+	case len(b.late) > 0 && off == b.late[len(b.late)-1].QueueOffset+1:
+		if len(b.late) == tailEntries { // only the last tailEntries can stay in the ring
+			b.late = append(b.late[:0], b.late[1:]...)
+		}
+		b.late = append(b.late, e)
+	case off >= b.hi:
+		b.late = append(b.late[:0], e)
+	}
+}
+
+// mergeLateLocked adds the entries note kept aside to the ring, once no
+// early entry is outstanding.
+func (b *queueBounds) mergeLateLocked() {
+	if len(b.late) == 0 || b.max.Load() > b.disp.Load() {
+		return
+	}
+	for _, e := range b.late {
+		b.noteLocked(e)
+	}
+	b.late = b.late[:0]
+}
+
+func (b *queueBounds) noteLocked(e cq.Entry) {
 	switch off := e.QueueOffset; {
 	case off == b.hi:
 		b.hi++
@@ -65,6 +115,26 @@ func (b *queueBounds) note(e cq.Entry) {
 		b.lo, b.hi = off, off+1
 	}
 	b.ring[e.QueueOffset%tailEntries] = e
+}
+
+// noteEarly records the entry of offset e.QueueOffset, written to the
+// commit log but not yet dispatched, and makes it readable, if it extends
+// the ring without pushing out an undispatched entry. It reports whether
+// it did.
+func (b *queueBounds) noteEarly(e cq.Entry) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	disp := b.disp.Load()
+	if e.QueueOffset != b.hi || b.lo > disp || b.hi+1-disp > tailEntries {
+		return false
+	}
+	b.ring[e.QueueOffset%tailEntries] = e
+	b.hi++
+	b.lo = max(b.lo, b.hi-tailEntries)
+	if b.hi > b.max.Load() {
+		b.max.Store(b.hi) // only under mu, so never backwards
+	}
+	return true
 }
 
 // tail appends to out the entries of [from, to) if the ring holds all of
@@ -125,6 +195,7 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 	}
 	b := &queueBounds{lo: maxOff, hi: maxOff}
 	b.max.Store(maxOff)
+	b.disp.Store(maxOff)
 	c.m.Store(k, b)
 	c.n.Add(1)
 	return b, nil
@@ -141,8 +212,17 @@ func (c *boundsCache) note(topic string, queueID int32, e cq.Entry) {
 	}
 }
 
-// advance moves the max offsets of cached queues to their arrivals. Call
-// it after the arrivals' rows are committed.
+// noteEarly gives a put's entry to a cached queue (queueBounds.noteEarly)
+// and reports whether the queue's max moved.
+func (c *boundsCache) noteEarly(topic string, queueID int32, e cq.Entry) bool {
+	if b, ok := c.m.Load(queueKey{topic, queueID}); ok {
+		return b.(*queueBounds).noteEarly(e)
+	}
+	return false
+}
+
+// advance moves the dispatched ends and max offsets of cached queues to
+// their arrivals. Call it after the arrivals' rows are committed.
 func (c *boundsCache) advance(arrivals []dispatch.Arrival) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,9 +235,15 @@ func (c *boundsCache) advance(arrivals []dispatch.Arrival) {
 			continue
 		}
 		qb := b.(*queueBounds)
+		qb.mu.Lock() // max moves under the queue's lock (noteEarly)
+		if a.NextOffset > qb.disp.Load() {
+			qb.disp.Store(a.NextOffset)
+		}
 		if a.NextOffset > qb.max.Load() {
 			qb.max.Store(a.NextOffset)
 		}
+		qb.mergeLateLocked()
+		qb.mu.Unlock()
 	}
 }
 

@@ -75,6 +75,12 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	}
 	res := GetResult{MinOffset: minOff, MaxOffset: maxOff, NextOffset: offset}
 	switch {
+	case offset > maxOff && offset <= s.assigned(topic, queueID):
+		// Written, not yet readable: this queue was cached afresh (after
+		// a clear) below an end shown early. Wait for dispatch rather
+		// than move the consumer back.
+		res.Status = OffsetOverflowOne
+		return res, nil
 	case maxOff == 0:
 		res.Status, res.NextOffset = NoMessageInQueue, 0
 		return res, nil
@@ -140,6 +146,14 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 		return GetResult{}, err
 	}
 	return res, nil
+}
+
+// assigned is one past the last offset puts gave a queue since open (0
+// for a queue not written since), read under the commit-log writer lock.
+func (s *Store) assigned(topic string, queueID int32) int64 {
+	var next int64
+	s.commit.Locked(func() { next = s.nextOffsets[queueKey{topic, queueID}] })
+	return next
 }
 
 // readRecords reads the picked entries' records into one buffer

@@ -7,9 +7,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/commitlog"
+	"github.com/bolidemq/bolide/internal/store/cq"
+	"github.com/bolidemq/bolide/internal/store/dispatch"
 )
 
 // PutResult describes stored messages.
@@ -358,9 +361,100 @@ func (s *Store) writeGroup(batch []*putReq) int {
 		i += n
 	}
 	if err == nil {
-		s.dispatcher.Wakeup()
+		s.afterWrite(batch[:taken], a)
 	}
 	return taken
+}
+
+// Dispatch after a write. Under ASYNC_FLUSH the group's entries are noted
+// for the queues being pulled (showEarly), so consumers need not wait for
+// dispatch, and dispatch runs dispatchDelay after the first undispatched
+// write, or at once when dispatchEagerBytes are waiting: at 20,000 msg/s
+// a pass then covers about twenty messages instead of one or two, and
+// its fixed costs (the dispatch-log and checkpoint rows, a pebble commit,
+// two goroutine wake-ups) are paid once for all of them. Readers of other
+// queues (a first pull, admin queries, key lookups) see a message at most
+// dispatchDelay later than before. Under SYNC_FLUSH dispatch covers
+// synced bytes only, so it is woken when the group is synced.
+const (
+	dispatchDelay      = time.Millisecond
+	dispatchEagerBytes = 256 << 10
+)
+
+func (s *Store) afterWrite(batch []*putReq, a commitlog.Appended) {
+	if s.cfg.Flush == commitlog.SyncFlush {
+		s.commit.OnDurable(a.End, func(error) { s.dispatcher.Wakeup() })
+		return
+	}
+	s.showEarly(batch, a)
+	if a.End-s.dispatched.Load() >= dispatchEagerBytes {
+		s.dispatcher.Wakeup()
+		return
+	}
+	if s.lazyArmed.CompareAndSwap(false, true) {
+		s.lazyTimer.Reset(dispatchDelay)
+	}
+}
+
+// lazyDispatch is the lazy timer's function.
+func (s *Store) lazyDispatch() {
+	s.lazyArmed.Store(false) // first: a write from now on arms it again
+	s.dispatcher.Wakeup()
+}
+
+// showEarly notes the entries of a written group for the queues (and
+// LMQs) being pulled, in commit-log order (the group's leader runs it
+// before the next group is written), moves their ends and tells the
+// arrival listener, so that held pulls are answered before dispatch.
+func (s *Store) showEarly(batch []*putReq, a commitlog.Appended) {
+	if s.bounds.n.Load() == 0 {
+		return // nothing pulled
+	}
+	var arrivals []dispatch.Arrival
+	show := func(topic string, queueID int32, e cq.Entry) {
+		if s.bounds.noteEarly(topic, queueID, e) {
+			arrivals = append(arrivals, dispatch.Arrival{Topic: topic, QueueID: queueID, NextOffset: e.QueueOffset + 1})
+		}
+	}
+	i := 0 // record index in the group
+	for _, r := range batch {
+		if r.err != nil {
+			continue
+		}
+		for j, m := range r.msgs {
+			phy, end := a.Offsets[i], a.End
+			if i+1 < len(a.Offsets) {
+				end = a.Offsets[i+1]
+			}
+			i++
+			if !takesQueueOffset(m.SysFlag) {
+				continue // never consumable
+			}
+			e := cq.Entry{QueueOffset: m.QueueOffset, PhyOffset: phy, Size: int32(end - phy),
+				TagHash: int64(m.TagHash()), StoreTime: a.StoreTime}
+			show(m.Topic, m.QueueID, e)
+			if j >= len(r.res.LMQOffsets) || len(r.res.LMQOffsets[j]) == 0 {
+				continue
+			}
+			for k, name := range s.lmqTargets(m) {
+				if off := r.res.LMQOffsets[j][k]; off >= 0 && message.IsLMQ(name) {
+					e.QueueOffset = off
+					show(name, message.LMQQueueID, e)
+				}
+			}
+		}
+	}
+	if len(arrivals) == 0 {
+		return
+	}
+	s.arrivalMu.RLock()
+	fn := s.arrival
+	s.arrivalMu.RUnlock()
+	if fn != nil {
+		for _, a := range arrivals {
+			fn(a.Topic, a.QueueID, a.NextOffset)
+		}
+	}
 }
 
 // errGroupFull stops a group at a put that does not fit in it.

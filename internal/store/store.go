@@ -183,6 +183,10 @@ type Store struct {
 	disp       *dispatch.Dispatcher
 	dispatcher *lifecycle.Loop
 	dispatchMu sync.Mutex
+	// lazyTimer wakes the dispatcher dispatchDelay after a write under
+	// ASYNC_FLUSH (put.go); lazyArmed says it is set.
+	lazyTimer *time.Timer
+	lazyArmed atomic.Bool
 	// freshLMQs are LMQs created by puts and not yet registered by
 	// dispatch (so that an LMQ re-created after cleanup is registered
 	// again even though its offsets do not restart at 0).
@@ -269,6 +273,8 @@ func Open(cfg Config) (*Store, error) {
 		}
 	})
 	s.dispatcher.Start()
+	s.lazyTimer = time.AfterFunc(time.Hour, s.lazyDispatch)
+	s.lazyTimer.Stop()
 	// Finish what a pass interrupted by a crash left: derived state below
 	// the commit log's min offset.
 	if removed, err := s.forgetBelow(s.commit.MinOffset()); err != nil {
@@ -449,6 +455,7 @@ func (s *Store) Close() error {
 	defer s.retainMu.Unlock()
 	// No put may land after the end recorded in the clean marker.
 	s.commit.Seal()
+	s.lazyTimer.Stop()
 	s.dispatcher.Stop()
 	var errs []error
 	if err := s.commit.Flush(); err != nil {
