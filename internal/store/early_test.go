@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -217,5 +218,25 @@ func TestQueueBoundsKeepsEarlyEntries(t *testing.T) {
 	}
 	if !b.noteEarly(e(tailEntries + 5)) {
 		t.Fatal("early notes did not resume once dispatch caught up")
+	}
+}
+
+// Stats read a message's store time by offset: an entry shown early has
+// one before its row is written.
+func TestStoreTimeAtEarlyEntry(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	if _, err := s.GetMessages("T", 0, 0, 1, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	release := blockDispatch(s)
+	defer release()
+	res := mustPut(t, s, msg("T", 0, "m"))
+	ts, err := s.StoreTimeAt("T", 0, 0)
+	if err != nil || ts != res.StoreTime {
+		t.Fatalf("store time of the early entry: %d %v, want %d", ts, err, res.StoreTime)
+	}
+	if _, err := s.StoreTimeAt("T", 0, 1); !errors.Is(err, cq.ErrNotFound) {
+		t.Fatalf("past the end: %v", err)
 	}
 }
