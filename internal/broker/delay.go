@@ -104,8 +104,9 @@ func (s *scheduler) parked(r parked.Ref) {
 	}
 }
 
-// arrived is told of arrivals in the parking topics: rows are committed
-// now, so a pending rescan can run.
+// arrived is told of arrivals in the parking topics: after dispatch they
+// mean the rows are committed, so a pending rescan can run (an early one,
+// for a parking queue someone pulls, only makes the rescan look again).
 func (s *scheduler) arrived(topic string) {
 	if !parked.IsTimerTopic(topic) {
 		return

@@ -14,9 +14,10 @@ import (
 // tenth of the broker's CPU at 20,000 msg/s end to end. The cache keeps
 // both for the queues being pulled:
 //
-//   - max (one past the last dispatched entry) is read from pebble once,
-//     then moved forward by every dispatch pass's arrivals, before the
-//     arrival listener wakes held pulls, so a woken pull sees its message;
+//   - max (one past the last entry readers may take) is read from pebble
+//     once, then moved forward by every dispatch pass's arrivals, before
+//     the arrival listener wakes held pulls, so a woken pull sees its
+//     message, and by puts that show their entries early (below);
 //   - min is remembered with the commit-log min offset it was computed
 //     for: appending entries never moves a non-empty queue's min, only
 //     retention does, and retention moves the commit log's min.
@@ -27,7 +28,8 @@ import (
 // clears the cache, as a safeguard that costs one pebble read per queue
 // per pass. Queues enter it when pulled, up to
 // maxCachedBounds of them (an LMQ broker has millions of queues). A miss
-// on a full cache empties it first: the queues still pulled come back at
+// on a full cache empties it first (both clears keep the queues whose
+// early entries are not dispatched yet, see below): the queues still pulled come back at
 // one pebble read each, and the queues that went cold (LMQs whose
 // consumers left) do not hold the room for ever.
 //
@@ -46,10 +48,10 @@ import (
 // (disp) and max, since pebble has none of them yet: a put notes early only
 // the entry right after the ring's last one, and only while the ring keeps
 // everything from disp on; otherwise it leaves the entry to dispatch, as
-// before. max never moves back, so a queue's end a consumer was shown stays
-// its end; a queue cached afresh (after a clear) starts from pebble's end,
-// which may lie below it, and GetMessages holds a pull there instead of
-// moving it back (Store.assigned).
+// before. An end shown never moves back: a clear keeps every queue whose
+// max is beyond disp (evict), and marks the ones it drops so that no put
+// notes into them any more, so a queue cached afresh starts from a
+// pebble end at least as far as anything shown of it.
 const (
 	maxCachedBounds = 1 << 14 // ~24 MiB at most
 	tailEntries     = 32      // 1.3 KiB per cached queue
@@ -64,6 +66,7 @@ type queueBounds struct {
 	lo, hi int64 // the ring holds the entries of offsets [lo, hi)
 	ring   [tailEntries]cq.Entry
 	late   []cq.Entry // dispatched entries after the ring, kept by note
+	gone   bool       // evicted: puts no longer note into it
 }
 
 // note records dispatch's entry of offset e.QueueOffset. While the ring
@@ -99,7 +102,9 @@ func (b *queueBounds) mergeLateLocked() {
 		return
 	}
 	for _, e := range b.late {
-		b.noteLocked(e)
+		if e.QueueOffset >= b.hi { // a put may have noted it meanwhile
+			b.noteLocked(e)
+		}
 	}
 	b.late = b.late[:0]
 }
@@ -125,7 +130,7 @@ func (b *queueBounds) noteEarly(e cq.Entry) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	disp := b.disp.Load()
-	if e.QueueOffset != b.hi || b.lo > disp || b.hi+1-disp > tailEntries {
+	if b.gone || e.QueueOffset != b.hi || b.lo > disp || b.hi+1-disp > tailEntries {
 		return false
 	}
 	b.ring[e.QueueOffset%tailEntries] = e
@@ -186,8 +191,7 @@ func (c *boundsCache) get(store *cq.Store, topic string, queueID int32) (*queueB
 	if c.n.Load() >= maxCachedBounds {
 		// Full: start over (see above). A caller still holding an entry
 		// uses it for the read in progress only.
-		c.m.Clear()
-		c.n.Store(0)
+		c.evictLocked()
 	}
 	maxOff, err := store.MaxOffset(topic, queueID)
 	if err != nil {
@@ -247,13 +251,30 @@ func (c *boundsCache) advance(arrivals []dispatch.Arrival) {
 	}
 }
 
-// clear forgets every queue; call it after consume-queue rows were
-// deleted.
+// clear forgets every queue but those showing undispatched entries; call
+// it after consume-queue rows were deleted (their mins are kept with the
+// commit-log start they were computed for, so a kept min is not reused).
 func (c *boundsCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m.Clear()
-	c.n.Store(0)
+	c.evictLocked()
+}
+
+// evictLocked drops every queue whose readable end is dispatched (pebble
+// has all it shows), marking each so that puts stop noting into it; the
+// others stay, since pebble's end lies below what they showed.
+func (c *boundsCache) evictLocked() {
+	c.m.Range(func(k, v any) bool {
+		b := v.(*queueBounds)
+		b.mu.Lock()
+		if b.max.Load() <= b.disp.Load() {
+			b.gone = true
+			c.m.Delete(k)
+			c.n.Add(-1)
+		}
+		b.mu.Unlock()
+		return true
+	})
 }
 
 // minOffset returns a queue's min offset for the commit-log min offset

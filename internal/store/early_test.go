@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bolidemq/bolide/internal/message"
@@ -144,16 +145,20 @@ func TestEarlyVisibilityStopsAtTheRing(t *testing.T) {
 	}
 }
 
-// A consumer shown an end early keeps it when the cache is cleared before
-// dispatch (retention clears it): a pull there waits instead of being
-// moved back to pebble's end, and one beyond anything written is still
-// moved.
+// A consumer shown an end early keeps it through a cache clear (retention
+// and a full cache clear it): the clear keeps the queues whose shown end
+// pebble has not reached, and drops the others, which puts then no longer
+// note into.
 func TestEarlyEndSurvivesAClear(t *testing.T) {
 	s := newEnv().open(t, nil)
 	defer s.Close()
-	if _, err := s.GetMessages("T", 0, 0, 1, 0, nil); err != nil {
-		t.Fatal(err)
+	for _, q := range []int32{0, 1} {
+		if _, err := s.GetMessages("T", q, 0, 1, 0, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
+	mustPut(t, s, msg("T", 1, "dispatched"))
+	waitDispatched(t, s)
 	release := blockDispatch(s)
 	defer release()
 	for i := range 3 {
@@ -162,21 +167,26 @@ func TestEarlyEndSurvivesAClear(t *testing.T) {
 	if got, _ := s.GetMessages("T", 0, 0, 8, 0, nil); len(got.Records) != 3 {
 		t.Fatalf("early: %d records", len(got.Records))
 	}
+	dropped := s.bounds.cached("T", 1)
 	s.bounds.clear()
-	for _, off := range []int64{1, 3} {
-		got, err := s.GetMessages("T", 0, off, 8, 0, nil)
-		if err != nil || got.Status != OffsetOverflowOne || got.NextOffset != off {
-			t.Fatalf("at %d after the clear: %v next %d (%v)", off, got.Status, got.NextOffset, err)
-		}
+	if s.bounds.cached("T", 1) != nil || s.bounds.cached("T", 0) == nil || s.bounds.n.Load() != 1 {
+		t.Fatalf("after the clear: queue 0 cached %v, queue 1 cached %v, %d cached",
+			s.bounds.cached("T", 0) != nil, s.bounds.cached("T", 1) != nil, s.bounds.n.Load())
 	}
-	// (pebble has no row yet: an empty queue, which moves a consumer to 0)
-	if got, _ := s.GetMessages("T", 0, 4, 8, 0, nil); got.Status != NoMessageInQueue {
-		t.Fatalf("beyond what was written: %v", got.Status)
+	got, err := s.GetMessages("T", 0, 1, 8, 0, nil)
+	if err != nil || got.Status != Found || got.MaxOffset != 3 || !slices.Equal(bodies(t, got.Records), []string{"m1", "m2"}) {
+		t.Fatalf("at 1 after the clear: %v max %d %v (%v)", got.Status, got.MaxOffset, bodies(t, got.Records), err)
+	}
+	if m, _ := s.MaxOffset("T", 0); m != 3 {
+		t.Fatalf("max offset after the clear: %d", m)
+	}
+	if dropped.noteEarly(cq.Entry{QueueOffset: 1}) {
+		t.Fatal("a put noted into a dropped queue's bounds")
 	}
 	release()
 	waitDispatched(t, s)
-	if got, _ := s.GetMessages("T", 0, 1, 8, 0, nil); !slices.Equal(bodies(t, got.Records), []string{"m1", "m2"}) {
-		t.Fatalf("after dispatch: %v", bodies(t, got.Records))
+	if got, _ := s.GetMessages("T", 1, 0, 8, 0, nil); !slices.Equal(bodies(t, got.Records), []string{"dispatched"}) {
+		t.Fatalf("queue 1 after the clear: %v", bodies(t, got.Records))
 	}
 }
 
@@ -238,5 +248,69 @@ func TestStoreTimeAtEarlyEntry(t *testing.T) {
 	}
 	if _, err := s.StoreTimeAt("T", 0, 1); !errors.Is(err, cq.ErrNotFound) {
 		t.Fatalf("past the end: %v", err)
+	}
+}
+
+// Dispatch may read a group before its leader has shown it: the entry it
+// kept aside (late) is then noted by the put too, and must not be noted
+// again once it has left the ring (that would start the ring over).
+func TestQueueBoundsLateEntryAlreadyShown(t *testing.T) {
+	b := &queueBounds{}
+	var c boundsCache
+	c.m.Store(queueKey{"T", 0}, b)
+	c.n.Store(1)
+	e := func(off int64) cq.Entry { return cq.Entry{QueueOffset: off, PhyOffset: off * 100, Size: 10} }
+	advance := func(next int64) {
+		c.advance([]dispatch.Arrival{{Topic: "T", QueueID: 0, NextOffset: next}})
+	}
+	b.noteEarly(e(0))
+	b.note(e(1)) // dispatch first: kept aside
+	if !b.noteEarly(e(1)) {
+		t.Fatal("the put's note of 1 was refused")
+	}
+	advance(1) // 1 is not committed yet: still aside
+	for off := int64(2); off < 33; off++ {
+		b.noteEarly(e(off))
+	}
+	advance(20)
+	for off := int64(33); off < 52; off++ {
+		b.noteEarly(e(off))
+	}
+	if b.lo <= 1 || b.max.Load() != 52 {
+		t.Fatalf("setup: ring [%d, %d), max %d", b.lo, b.hi, b.max.Load())
+	}
+	advance(52)
+	if _, ok := b.tail(nil, 20, 52); !ok {
+		t.Fatalf("after the merge the ring is [%d, %d), want [20, 52)", b.lo, b.hi)
+	}
+	if !b.noteEarly(e(52)) {
+		t.Fatal("early notes stopped after the merge")
+	}
+}
+
+// A panic while showing a group early (here in the arrival listener) is
+// the store's or the broker's bug, not the puts': they are stored and
+// answered as stored.
+func TestEarlyListenerPanicKeepsPuts(t *testing.T) {
+	s := newEnv().open(t, func(c *Config) { c.Logger = quietLogger() })
+	defer s.Close()
+	if _, err := s.GetMessages("T", 0, 0, 1, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	var panicked atomic.Bool // once: the first arrival is the put's, shown early
+	s.SetArrivalListener(func(string, int32, int64) {
+		if !panicked.Swap(true) {
+			panic("listener bug")
+		}
+	})
+	if _, err := s.Put(msg("T", 0, "m")); err != nil {
+		t.Fatalf("put with a panicking listener: %v", err)
+	}
+	if !panicked.Load() {
+		t.Fatal("the listener was not called on the put's path")
+	}
+	waitDispatched(t, s)
+	if got, _ := s.GetMessages("T", 0, 0, 8, 0, nil); !slices.Equal(bodies(t, got.Records), []string{"m"}) {
+		t.Fatalf("stored: %v", bodies(t, got.Records))
 	}
 }

@@ -75,12 +75,6 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	}
 	res := GetResult{MinOffset: minOff, MaxOffset: maxOff, NextOffset: offset}
 	switch {
-	case offset > maxOff && offset <= s.assigned(topic, queueID):
-		// Written, not yet readable: this queue was cached afresh (after
-		// a clear) below an end shown early. Wait for dispatch rather
-		// than move the consumer back.
-		res.Status = OffsetOverflowOne
-		return res, nil
 	case maxOff == 0:
 		res.Status, res.NextOffset = NoMessageInQueue, 0
 		return res, nil
@@ -148,14 +142,6 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	return res, nil
 }
 
-// assigned is one past the last offset puts gave a queue since open (0
-// for a queue not written since), read under the commit-log writer lock.
-func (s *Store) assigned(topic string, queueID int32) int64 {
-	var next int64
-	s.commit.Locked(func() { next = s.nextOffsets[queueKey{topic, queueID}] })
-	return next
-}
-
 // readRecords reads the picked entries' records into one buffer
 // (res.Body, which a pull response sends as is), records adjacent in the
 // commit log with one read. A record whose segment retention deleted
@@ -213,9 +199,10 @@ func (s *Store) ReadRecord(phy int64) ([]byte, error) {
 
 // MaxOffset is one past the last message of a queue. For a queue being
 // pulled it is the cached max GetMessages uses (which moves after a whole
-// dispatch pass, pebble's after each chunk of it): a held pull re-checking
-// the end must see the same value its read saw, or it would be woken
-// again and again while a pass runs.
+// dispatch pass, pebble's after each chunk of it, and under ASYNC_FLUSH
+// with puts shown early, before dispatch): a held pull re-checking the end
+// must see the same value its read saw, or it would be woken again and
+// again while a pass runs.
 func (s *Store) MaxOffset(topic string, queueID int32) (int64, error) {
 	done, err := s.reading()
 	if err != nil {

@@ -178,8 +178,12 @@ func (s *Store) lead(loop bool) {
 		g.mu.Unlock()
 
 		st.unanswered = g.batch
-		taken := s.writeGroup(g.batch)
+		taken, a, wrote := s.writeGroup(g.batch)
 		finished := slices.Clone(g.batch[:taken]) // reported below, outside the leader's state
+		if wrote {
+			// Still the leader: groups are shown in commit-log order.
+			s.showEarly(finished, a)
+		}
 
 		g.mu.Lock()
 		if left := g.batch[taken:]; len(left) > 0 { // did not fit: first in the next group
@@ -290,8 +294,8 @@ func (s *Store) report(finished []*putReq) {
 // writeGroup encodes and appends the puts of one group and sets their
 // results. It returns how many of them (from the first) it finished: a
 // put that would make the group exceed its byte limit or roll the
-// segment waits for the next group.
-func (s *Store) writeGroup(batch []*putReq) int {
+// segment waits for the next group; and, when it wrote them, where.
+func (s *Store) writeGroup(batch []*putReq) (int, commitlog.Appended, bool) {
 	g := &s.puts
 	taken, built := 0, false
 	build := func(dst []byte, storeTime int64) ([]byte, func(commitlog.Appended), error) {
@@ -338,7 +342,7 @@ func (s *Store) writeGroup(batch []*putReq) int {
 	}
 	a, err := s.commit.Append(build, false)
 	if errors.Is(err, errNothingToAppend) {
-		return taken
+		return taken, a, false
 	}
 	if !built {
 		// Refused before building (closed log, failed fsync): the error
@@ -361,9 +365,9 @@ func (s *Store) writeGroup(batch []*putReq) int {
 		i += n
 	}
 	if err == nil {
-		s.afterWrite(batch[:taken], a)
+		s.scheduleDispatch(a)
 	}
-	return taken
+	return taken, a, err == nil
 }
 
 // Dispatch after a write. Under ASYNC_FLUSH the group's entries are noted
@@ -373,20 +377,20 @@ func (s *Store) writeGroup(batch []*putReq) int {
 // a pass then covers about twenty messages instead of one or two, and
 // its fixed costs (the dispatch-log and checkpoint rows, a pebble commit,
 // two goroutine wake-ups) are paid once for all of them. Readers of other
-// queues (a first pull, admin queries, key lookups) see a message at most
-// dispatchDelay later than before. Under SYNC_FLUSH dispatch covers
-// synced bytes only, so it is woken when the group is synced.
+// queues (a first pull, admin queries, key lookups) see a message
+// dispatchDelay and one pass later than a consumer does. Under SYNC_FLUSH
+// dispatch covers synced bytes only, so it is woken when the group is
+// synced (after a flush timeout, by the next write or the 100 ms tick).
 const (
 	dispatchDelay      = time.Millisecond
 	dispatchEagerBytes = 256 << 10
 )
 
-func (s *Store) afterWrite(batch []*putReq, a commitlog.Appended) {
+func (s *Store) scheduleDispatch(a commitlog.Appended) {
 	if s.cfg.Flush == commitlog.SyncFlush {
 		s.commit.OnDurable(a.End, func(error) { s.dispatcher.Wakeup() })
 		return
 	}
-	s.showEarly(batch, a)
 	if a.End-s.dispatched.Load() >= dispatchEagerBytes {
 		s.dispatcher.Wakeup()
 		return
@@ -405,16 +409,46 @@ func (s *Store) lazyDispatch() {
 // showEarly notes the entries of a written group for the queues (and
 // LMQs) being pulled, in commit-log order (the group's leader runs it
 // before the next group is written), moves their ends and tells the
-// arrival listener, so that held pulls are answered before dispatch.
+// arrival listener once per queue, so that held pulls are answered before
+// dispatch (ASYNC_FLUSH only). A panic here (a bug, in the store or the
+// listener) is logged: the group's puts are stored and still answered.
 func (s *Store) showEarly(batch []*putReq, a commitlog.Appended) {
-	if s.bounds.n.Load() == 0 {
-		return // nothing pulled
+	if s.cfg.Flush == commitlog.SyncFlush || s.bounds.n.Load() == 0 {
+		return // consumers wait for synced bytes, or nothing is pulled
 	}
-	var arrivals []dispatch.Arrival
-	show := func(topic string, queueID int32, e cq.Entry) {
-		if s.bounds.noteEarly(topic, queueID, e) {
-			arrivals = append(arrivals, dispatch.Arrival{Topic: topic, QueueID: queueID, NextOffset: e.QueueOffset + 1})
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("showing stored messages to consumers panicked", "panic", p, "stack", string(debug.Stack()))
 		}
+	}()
+	var arrivals []dispatch.Arrival // the last per queue
+	var index map[queueKey]int      // into arrivals, once there are many
+	show := func(topic string, queueID int32, e cq.Entry) {
+		if !s.bounds.noteEarly(topic, queueID, e) {
+			return
+		}
+		next := e.QueueOffset + 1
+		if index == nil {
+			for i := range arrivals {
+				if arrivals[i].QueueID == queueID && arrivals[i].Topic == topic {
+					arrivals[i].NextOffset = next
+					return
+				}
+			}
+			if len(arrivals) == 8 {
+				index = make(map[queueKey]int)
+				for i, a := range arrivals {
+					index[queueKey{a.Topic, a.QueueID}] = i
+				}
+			}
+		} else if i, ok := index[queueKey{topic, queueID}]; ok {
+			arrivals[i].NextOffset = next
+			return
+		}
+		if index != nil {
+			index[queueKey{topic, queueID}] = len(arrivals)
+		}
+		arrivals = append(arrivals, dispatch.Arrival{Topic: topic, QueueID: queueID, NextOffset: next})
 	}
 	i := 0 // record index in the group
 	for _, r := range batch {

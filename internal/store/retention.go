@@ -131,6 +131,11 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 	// a put in flight to an LMQ whose rows just expired holds its next
 	// offset in memory only, and unregistering the LMQ then would let a
 	// later put reuse that offset.
+	// Dispatch runs lazily (put.go): catch up first, or under a steady
+	// load the check below would almost never find everything dispatched.
+	// A failed pass (the dispatcher logs it) leaves dispatch behind, which
+	// the check sees.
+	_ = s.dispatchAvailable()
 	var removed []string
 	var ferr error
 	s.commit.Locked(func() {

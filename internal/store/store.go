@@ -153,8 +153,12 @@ func (c *Config) defaults() {
 	}
 }
 
-// ArrivalFunc is told, after each dispatch batch, the new end offset of
-// every queue that received messages (long polling waits on it).
+// ArrivalFunc is told the new end offset of every queue that received
+// messages (long polling waits on it): after each dispatch batch, and,
+// under ASYNC_FLUSH, for a queue being pulled, right after the put that
+// wrote them, before dispatch (so a queue's arrivals may come out of
+// order: act on an end beyond the one waited for). It runs on the put's
+// or the dispatcher's goroutine and must not block.
 type ArrivalFunc func(topic string, queueID int32, nextOffset int64)
 
 // Store is an open message store.
