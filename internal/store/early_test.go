@@ -13,6 +13,17 @@ import (
 	"github.com/bolidemq/bolide/internal/store/dispatch"
 )
 
+// openPulledHeld opens a store whose queue T-0 is being pulled (cached),
+// with dispatch held until release.
+func openPulledHeld(t *testing.T) (s *Store, release func()) {
+	t.Helper()
+	s = newEnv().open(t, nil)
+	if _, err := s.GetMessages("T", 0, 0, 1, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	return s, blockDispatch(s)
+}
+
 // blockDispatch stalls dispatch passes until the returned func is called
 // (a pass takes dispatchMu for its whole run).
 func blockDispatch(s *Store) (release func()) {
@@ -103,12 +114,8 @@ func TestEarlyVisibility(t *testing.T) {
 // rest wait for dispatch, and once it has run the ring holds the queue's
 // last entries again.
 func TestEarlyVisibilityStopsAtTheRing(t *testing.T) {
-	s := newEnv().open(t, nil)
+	s, release := openPulledHeld(t)
 	defer s.Close()
-	if _, err := s.GetMessages("T", 0, 0, 1, 0, nil); err != nil {
-		t.Fatal(err)
-	}
-	release := blockDispatch(s)
 	defer release()
 	const n = tailEntries + 5
 	for i := range n {
@@ -234,12 +241,8 @@ func TestQueueBoundsKeepsEarlyEntries(t *testing.T) {
 // Stats read a message's store time by offset: an entry shown early has
 // one before its row is written.
 func TestStoreTimeAtEarlyEntry(t *testing.T) {
-	s := newEnv().open(t, nil)
+	s, release := openPulledHeld(t)
 	defer s.Close()
-	if _, err := s.GetMessages("T", 0, 0, 1, 0, nil); err != nil {
-		t.Fatal(err)
-	}
-	release := blockDispatch(s)
 	defer release()
 	res := mustPut(t, s, msg("T", 0, "m"))
 	ts, err := s.StoreTimeAt("T", 0, 0)

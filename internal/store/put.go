@@ -478,17 +478,7 @@ func (s *Store) showEarly(batch []*putReq, a commitlog.Appended) {
 			}
 		}
 	}
-	if len(arrivals) == 0 {
-		return
-	}
-	s.arrivalMu.RLock()
-	fn := s.arrival
-	s.arrivalMu.RUnlock()
-	if fn != nil {
-		for _, a := range arrivals {
-			fn(a.Topic, a.QueueID, a.NextOffset)
-		}
-	}
+	s.tellArrivals(arrivals)
 }
 
 // errGroupFull stops a group at a put that does not fit in it.

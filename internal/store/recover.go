@@ -60,6 +60,15 @@ func (s *Store) dispatchAvailable() error {
 	// must also see the queue ends it covers.
 	s.bounds.advance(arrivals)
 	s.dispatched.Store(s.disp.Checkpoint())
+	s.tellArrivals(arrivals)
+	return err
+}
+
+// tellArrivals gives new queue ends to the arrival listener.
+func (s *Store) tellArrivals(arrivals []dispatch.Arrival) {
+	if len(arrivals) == 0 {
+		return
+	}
 	s.arrivalMu.RLock()
 	fn := s.arrival
 	s.arrivalMu.RUnlock()
@@ -68,7 +77,6 @@ func (s *Store) dispatchAvailable() error {
 			fn(a.Topic, a.QueueID, a.NextOffset)
 		}
 	}
-	return err
 }
 
 // lmqRegistered tells the dispatcher whether an LMQ created by a put still
