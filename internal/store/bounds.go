@@ -28,10 +28,12 @@ import (
 // clears the cache, as a safeguard that costs one pebble read per queue
 // per pass. Queues enter it when pulled, up to
 // maxCachedBounds of them (an LMQ broker has millions of queues). A miss
-// on a full cache empties it first (both clears keep the queues whose
-// early entries are not dispatched yet, see below): the queues still pulled come back at
+// on a full cache empties it first: the queues still pulled come back at
 // one pebble read each, and the queues that went cold (LMQs whose
-// consumers left) do not hold the room for ever.
+// consumers left) do not hold the room for ever. (Both clears keep the
+// queues whose shown entries are not dispatched yet, see below: the
+// queues written in the last dispatch delay, so the cache may briefly hold
+// a few more than maxCachedBounds.)
 //
 // Each cached queue also keeps its last tailEntries consume-queue entries,
 // given by dispatch as it writes them: a pull at the tail (the usual one)
