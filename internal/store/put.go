@@ -27,6 +27,9 @@ type PutResult struct {
 	// LMQOffsets holds, per message, the offsets assigned in each LMQ named
 	// in its INNER_MULTI_DISPATCH, in the same order.
 	LMQOffsets [][]int64
+	// lmqNames are the LMQ names LMQOffsets are for, per message, as the
+	// put parsed them (showEarly reads them, not the property again).
+	lmqNames [][]string
 	// Flushed is false when a SYNC_FLUSH put waited for its sync and timed
 	// out (RocketMQ's FLUSH_DISK_TIMEOUT): stored, not yet confirmed.
 	Flushed bool
@@ -467,10 +470,10 @@ func (s *Store) showEarly(batch []*putReq, a commitlog.Appended) {
 			e := cq.Entry{QueueOffset: m.QueueOffset, PhyOffset: phy, Size: int32(end - phy),
 				TagHash: int64(m.TagHash()), StoreTime: a.StoreTime}
 			show(m.Topic, m.QueueID, e)
-			if j >= len(r.res.LMQOffsets) || len(r.res.LMQOffsets[j]) == 0 {
+			if j >= len(r.res.lmqNames) {
 				continue
 			}
-			for k, name := range s.lmqTargets(m) {
+			for k, name := range r.res.lmqNames[j] {
 				if off := r.res.LMQOffsets[j][k]; off >= 0 && message.IsLMQ(name) {
 					e.QueueOffset = off
 					show(name, message.LMQQueueID, e)
@@ -549,6 +552,7 @@ func (s *Store) buildLocked(dst []byte, storeTime int64, msgs []*message.Message
 	out := dst
 	res.QueueOffsets = res.QueueOffsets[:0]
 	res.LMQOffsets = res.LMQOffsets[:0]
+	res.lmqNames = res.lmqNames[:0]
 	for _, m := range msgs {
 		m.StoreTimestamp = storeTime
 		m.StoreHost = s.cfg.StoreHost
@@ -598,6 +602,7 @@ func (s *Store) buildLocked(dst []byte, storeTime int64, msgs []*message.Message
 			m.Properties.Set(message.PropertyInnerMultiQueueOffset, v)
 		}
 		res.LMQOffsets = append(res.LMQOffsets, lmqOffs)
+		res.lmqNames = append(res.lmqNames, names)
 		var err error
 		if out, err = message.AppendRecord(out, m); err != nil {
 			return fail(fmt.Errorf("%w: %v", ErrInvalidMessage, err))
