@@ -66,7 +66,8 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 func newBenchCmd(stdout io.Writer) *cobra.Command {
 	var (
 		cpuProfile string
-		stopProf   func()
+		memProfile string
+		stops      []func()
 	)
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
@@ -75,20 +76,33 @@ func newBenchCmd(stdout io.Writer) *cobra.Command {
 		// The load generator shares the machine with the broker: its own
 		// CPU per message is part of every side-by-side figure.
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			if cpuProfile == "" {
-				return nil
+			for _, rec := range []struct {
+				path  string
+				start func(string) (func(), error)
+			}{{cpuProfile, startCPUProfile}, {memProfile, startMemProfile}} {
+				if rec.path == "" {
+					continue
+				}
+				stop, err := rec.start(rec.path)
+				if err != nil {
+					for _, s := range stops {
+						s()
+					}
+					stops = nil
+					return err
+				}
+				stops = append(stops, stop)
 			}
-			stop, err := startCPUProfile(cpuProfile)
-			stopProf = stop
-			return err
+			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) {
-			if stopProf != nil {
-				stopProf()
+			for _, stop := range stops {
+				stop()
 			}
 		},
 	}
 	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
+	cmd.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write an allocation profile of the load generator to this file when it ends")
 	cmd.AddCommand(newBenchProduceCmd(stdout), newBenchConsumeCmd(stdout), newBenchE2ECmd(stdout), newBenchDelayCmd(stdout),
 		newBenchLMQCmd(stdout), newBenchAdminCmd(stdout), newBenchQueryFloodCmd(stdout))
 	return cmd

@@ -108,6 +108,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 		brokerPort  int
 		confPath    string
 		cpuProfile  string
+		memProfile  string
 		tracePath   string
 		metricsAddr string
 	)
@@ -188,7 +189,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 			for _, rec := range []struct {
 				path  string
 				start func(string) (func(), error)
-			}{{cpuProfile, startCPUProfile}, {tracePath, startTrace}} {
+			}{{cpuProfile, startCPUProfile}, {memProfile, startMemProfile}, {tracePath, startTrace}} {
 				if rec.path == "" {
 					continue
 				}
@@ -210,6 +211,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 	cmd.Flags().IntVar(&brokerPort, "broker-port", 10911, "broker port (0 picks a free one)")
 	cmd.Flags().StringVarP(&confPath, "config", "c", "", "broker.conf (RocketMQ property names)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write an allocation profile of the whole run to this file when it ends (for benchmarks)")
 	cmd.Flags().StringVar(&tracePath, "trace", "", "write a Go execution trace of the whole run to this file (latency analysis; large)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultBrokerMetricsAddr,
 		metricsAddrUsage+"; with -c, overrides metricsPromExporterHost/Port only when given")
@@ -225,6 +227,23 @@ func startTrace(path string) (stop func(), err error) {
 // startCPUProfile profiles the process into path until the returned stop.
 func startCPUProfile(path string) (stop func(), err error) {
 	return startRecording(path, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// startMemProfile returns a stop that writes the allocation profile
+// (every sampled allocation since the process started, what `go tool pprof
+// -sample_index=alloc_space` reads) into path. The file is created first so
+// a bad path fails at start, not after a long run.
+func startMemProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("allocation profile: %w", err)
+	}
+	return func() {
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "allocation profile: %v\n", err)
+		}
+		_ = f.Close()
+	}, nil
 }
 
 // startRecording runs start on a new file at path; the returned stop ends

@@ -1,0 +1,88 @@
+package gcfloor
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		live, floor uint64
+		min, want   int
+	}{
+		{live: 4 * mib, floor: 64 * mib, min: 400, want: 1500},  // goal 4 MiB × 16 = 64 MiB
+		{live: 16 * mib, floor: 64 * mib, min: 100, want: 300},  // goal 64 MiB
+		{live: 32 * mib, floor: 64 * mib, min: 400, want: 400},  // the floor is below live × 5
+		{live: 64 * mib, floor: 64 * mib, min: 400, want: 400},  // at the floor
+		{live: 900 * mib, floor: 64 * mib, min: 400, want: 400}, // far past it
+		{live: 1, floor: 64 * mib, min: 400, want: maxPercent},  // capped
+		{live: 0, floor: 64 * mib, min: 400, want: maxPercent},  // no cycle yet
+	} {
+		if got := Percent(tc.live, tc.floor, tc.min); got != tc.want {
+			t.Errorf("Percent(%d, %d, %d) = %d, want %d", tc.live, tc.floor, tc.min, got, tc.want)
+		}
+	}
+}
+
+// waitCycles runs collections until the tuner has seen n more cycles.
+func waitCycles(t *testing.T, tu *Tuner, n int64) {
+	t.Helper()
+	want := tu.Cycles() + n
+	deadline := time.Now().Add(30 * time.Second)
+	for tu.Cycles() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("tuner saw %d cycles, want %d", tu.Cycles(), want)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond) // let the finalizer goroutine run
+	}
+}
+
+var sink []byte
+
+func TestTunerFollowsTheLiveHeap(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	const floor = 256 << 20
+	tu := Start(floor, 100)
+	t.Cleanup(tu.Stop)
+
+	// A test binary's live heap is a few MiB: the floor sets GOGC.
+	waitCycles(t, tu, 2)
+	if got := tu.Applied(); got <= 1000 {
+		t.Fatalf("small live heap: GOGC %d, want the floor's (> 1000)", got)
+	}
+	// A live heap past the floor: GOGC falls back to the minimum.
+	sink = make([]byte, floor+(16<<20)) // live, though never touched
+	waitCycles(t, tu, 2)
+	if got := tu.Applied(); got != 100 {
+		t.Fatalf("live heap past the floor: GOGC %d, want 100", got)
+	}
+	// And back once it is garbage.
+	sink = nil
+	waitCycles(t, tu, 2)
+	if got := tu.Applied(); got <= 1000 {
+		t.Fatalf("after the large heap died: GOGC %d, want the floor's (> 1000)", got)
+	}
+
+	tu.Stop()
+	tu.Stop()
+	if got := tu.Applied(); got != 100 {
+		t.Fatalf("after Stop: GOGC %d, want 100", got)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("after Stop the runtime has GOGC %d, want 100", got)
+	}
+	seen := tu.Cycles()
+	for range 3 {
+		runtime.GC()
+	}
+	time.Sleep(10 * time.Millisecond)
+	if got := tu.Cycles(); got != seen {
+		// The finalizer armed before Stop runs once more and returns.
+		t.Fatalf("tuner still counting cycles after Stop: %d, was %d", got, seen)
+	}
+}
