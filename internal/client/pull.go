@@ -65,7 +65,10 @@ func (c *Client) Pull(ctx context.Context, brokerAddr, group, topic string, queu
 		SubVersion:           c.cfg.Now().UnixMilli(),
 		ExpressionType:       "TAG",
 	}
-	resp, err := c.invoke(ctx, brokerAddr, remoting.NewRequest(int32(protocol.PullMessage), protocol.EncodeHeader(&h), nil))
+	req := remoting.NewRequest(int32(protocol.PullMessage), nil, nil)
+	req.ExtList = make([]remoting.ExtField, 0, 12)
+	h.EachField(func(k, v string) { req.ExtList = append(req.ExtList, remoting.ExtField{Key: k, Value: v}) })
+	resp, err := c.invoke(ctx, brokerAddr, req)
 	if err != nil {
 		return PullResult{}, err
 	}

@@ -117,3 +117,35 @@ func (h *PullMessageResponseHeader) EachField(fn func(k, v string)) {
 		putInt("topicSysFlag", int64(*h.TopicSysFlag))
 	}
 }
+
+// EachField calls fn with every ext field EncodeHeader would produce for
+// h, in byte order of the keys, without building a map: the request a
+// consumer sends once per message or two at the tail of its queues.
+func (h *PullMessageRequestHeader) EachField(fn func(k, v string)) {
+	var num [20]byte
+	putInt := func(k string, n int64) { fn(k, string(strconv.AppendInt(num[:0], n, 10))) }
+	putStr := func(k, v string) {
+		if v != "" {
+			fn(k, v)
+		}
+	}
+	putStr("bname", h.BrokerName)
+	putInt("commitOffset", h.CommitOffset)
+	putStr("consumerGroup", h.ConsumerGroup)
+	putStr("expressionType", h.ExpressionType)
+	if h.MaxMsgBytes != nil {
+		putInt("maxMsgBytes", int64(*h.MaxMsgBytes))
+	}
+	putInt("maxMsgNums", int64(h.MaxMsgNums))
+	putStr("proxyFrowardClientId", h.ProxyForwardClientID)
+	putInt("queueId", int64(h.QueueID))
+	putInt("queueOffset", h.QueueOffset)
+	if h.RequestSource != nil {
+		putInt("requestSource", int64(*h.RequestSource))
+	}
+	putInt("subVersion", h.SubVersion)
+	putStr("subscription", h.Subscription)
+	putInt("suspendTimeoutMillis", h.SuspendTimeoutMillis)
+	putInt("sysFlag", int64(h.SysFlag))
+	putStr("topic", h.Topic)
+}

@@ -24,19 +24,30 @@ func checkPullCodecs(t *testing.T, ext map[string]string) {
 	if ferr == nil && !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("on %q: fast %+v, reflect %+v", ext, fast, slow)
 	}
+	// The request encoder, on the header decoded from the map.
+	if ferr == nil {
+		checkEachField(t, "request", &fast, fast.EachField)
+	}
 	// The response encoder, on a header decoded from the same map.
 	var resp PullMessageResponseHeader
 	if decodeHeaderReflect(ext, &resp) != nil {
 		return
 	}
+	checkEachField(t, "response", &resp, resp.EachField)
+}
+
+// checkEachField compares a hand-written EachField encoder of h with
+// EncodeHeader's reflective one: the same fields, keys sorted and unique.
+func checkEachField(t *testing.T, what string, h any, each func(func(k, v string))) {
+	t.Helper()
 	got := map[string]string{}
 	var keys []string
-	resp.EachField(func(k, v string) { got[k] = v; keys = append(keys, k) })
-	if want := encodeHeaderReflect(&resp); !maps.Equal(got, want) {
-		t.Fatalf("response encode of %+v: fast %v, reflect %v", resp, got, want)
+	each(func(k, v string) { got[k] = v; keys = append(keys, k) })
+	if want := encodeHeaderReflect(h); !maps.Equal(got, want) {
+		t.Fatalf("%s encode of %+v: fast %v, reflect %v", what, h, got, want)
 	}
 	if !slices.IsSorted(keys) || len(keys) != len(got) {
-		t.Fatalf("EachField keys %q: not sorted or not unique", keys)
+		t.Fatalf("%s EachField keys %q: not sorted or not unique", what, keys)
 	}
 }
 
@@ -50,6 +61,8 @@ func TestPullCodecsMatchReflection(t *testing.T) {
 		{"consumerGroup": "g", "topic": "T", "queueId": "1", "queueOffset": "9", "maxMsgBytes": "", "requestSource": "-1",
 			"proxyFrowardClientId": "c", "maxMsgNums": "2147483648"},
 		{"consumerGroup": "g", "topic": "T", "queueId": "1", "queueOffset": "9", "subVersion": "1e3"},
+		{"consumerGroup": "g", "topic": "T", "queueId": "1", "queueOffset": "9", "maxMsgBytes": "1048576", "requestSource": "1",
+			"proxyFrowardClientId": "c", "bname": "b"},
 		{"suggestWhichBrokerId": "0", "nextBeginOffset": "7", "minOffset": "0", "maxOffset": "9", "forbiddenType": "1",
 			"offsetDelta": "", "topicSysFlag": "3", "groupSysFlag": "-2"},
 	}
