@@ -30,6 +30,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/bolidemq/bolide/internal/gcfloor"
 )
 
 type config struct {
@@ -47,7 +49,20 @@ type config struct {
 	drain     time.Duration
 }
 
+// Collector settings shared with `bolide bench` (cmd/bolide/gc.go): both
+// load generators keep a 128 MiB floor under the heap goal, so neither
+// side's latencies carry ten-plus collections a second of its own load
+// generator and the comparison stays one of brokers. GOGC in the
+// environment turns it off, as for bolide.
+const (
+	heapFloor = 128 << 20
+	gcPercent = 400
+)
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		gcfloor.Start(heapFloor, gcPercent)
+	}
 	var c config
 	flag.StringVar(&c.url, "s", nats.DefaultURL, "NATS server URL")
 	flag.Float64Var(&c.rate, "rate", 20000, "offered load: messages per second over all producers")
