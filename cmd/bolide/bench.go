@@ -64,17 +64,14 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 }
 
 func newBenchCmd(stdout io.Writer) *cobra.Command {
-	var (
-		cpuProfile string
-		memProfile string
-		stops      []func()
-	)
+	var cpuProfile, memProfile string
 	cmd := &cobra.Command{
 		Use:   "bench <scenario>",
 		Short: "Load generators: produce, consume, e2e, delay, lmq, admin, queryflood",
 		Args:  cobra.NoArgs,
 		// The load generator shares the machine with the broker: its own
-		// CPU per message is part of every side-by-side figure.
+		// CPU per message is part of every side-by-side figure. Recordings
+		// end in main's exit hooks, so a failed run keeps them too.
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			for _, rec := range []struct {
 				path  string
@@ -85,20 +82,11 @@ func newBenchCmd(stdout io.Writer) *cobra.Command {
 				}
 				stop, err := rec.start(rec.path)
 				if err != nil {
-					for _, s := range stops {
-						s()
-					}
-					stops = nil
 					return err
 				}
-				stops = append(stops, stop)
+				exitHooks = append(exitHooks, stop)
 			}
 			return nil
-		},
-		PersistentPostRun: func(*cobra.Command, []string) {
-			for _, stop := range stops {
-				stop()
-			}
 		},
 	}
 	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -229,20 +230,26 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return startRecording(path, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
-// startMemProfile returns a stop that writes the allocation profile
-// (every sampled allocation since the process started, what `go tool pprof
-// -sample_index=alloc_space` reads) into path. The file is created first so
-// a bad path fails at start, not after a long run.
+// startMemProfile returns a stop that writes the allocation profile (what
+// `go tool pprof -sample_index=alloc_space` reads) into path. The runtime
+// publishes allocations only up to the last completed collection, so stop
+// runs one first: with the heap-goal floor, cycles are seconds apart. The
+// file is created at once so a bad path fails at start, not after a long
+// run.
 func startMemProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("allocation profile: %w", err)
 	}
 	return func() {
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		runtime.GC()
+		err := pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "allocation profile: %v\n", err)
 		}
-		_ = f.Close()
 	}, nil
 }
 

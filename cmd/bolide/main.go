@@ -25,10 +25,19 @@ import (
 
 func main() {
 	tuneGC()
-	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
+	err := newRootCmd(os.Stdout, os.Stderr).Execute()
+	for _, fn := range exitHooks {
+		fn()
+	}
+	if err != nil {
 		os.Exit(1)
 	}
 }
+
+// exitHooks run when the command has returned, whether it failed or not
+// (cobra skips post-run hooks after an error): they finish recordings such
+// as `bench --cpuprofile`, so a failed run still leaves its profile.
+var exitHooks []func()
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{

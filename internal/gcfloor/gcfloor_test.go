@@ -3,6 +3,7 @@ package gcfloor
 import (
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -10,21 +11,32 @@ import (
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		live, floor uint64
-		min, want   int
+		live, scan, floor uint64
+		min, want         int
 	}{
-		{live: 4 * mib, floor: 64 * mib, min: 400, want: 1500},  // goal 4 MiB × 16 = 64 MiB
-		{live: 16 * mib, floor: 64 * mib, min: 100, want: 300},  // goal 64 MiB
-		{live: 32 * mib, floor: 64 * mib, min: 400, want: 400},  // the floor is below live × 5
-		{live: 64 * mib, floor: 64 * mib, min: 400, want: 400},  // at the floor
-		{live: 900 * mib, floor: 64 * mib, min: 400, want: 400}, // far past it
-		{live: 1, floor: 64 * mib, min: 400, want: maxPercent},  // capped
-		{live: 0, floor: 64 * mib, min: 400, want: maxPercent},  // no cycle yet
+		{live: 16 * mib, scan: 16 * mib, floor: 64 * mib, min: 100, want: 300},   // goal 16 + 16 × 3 = 64 MiB
+		{live: 16 * mib, scan: 48 * mib, floor: 64 * mib, min: 10, want: 100},    // stacks count: 16 + 48 × 1
+		{live: 32 * mib, scan: 32 * mib, floor: 64 * mib, min: 400, want: 400},   // the floor is below live × 5
+		{live: 64 * mib, scan: 64 * mib, floor: 64 * mib, min: 400, want: 400},   // at the floor
+		{live: 900 * mib, scan: 900 * mib, floor: 64 * mib, min: 400, want: 400}, // far past it
+		// Under 4 MiB of work the runtime's minimum heap (4 MiB × GOGC/100)
+		// caps GOGC at floor × 100 / 4 MiB, whose minimum is the floor.
+		{live: 1 * mib, scan: 1 * mib, floor: 128 * mib, min: 400, want: 3200},
+		{live: 1, scan: 1, floor: 128 * mib, min: 400, want: 3200},
+		{live: 0, scan: 0, floor: 128 * mib, min: 400, want: 3200}, // no cycle yet
+		{live: 0, scan: 0, floor: 8 * mib, min: 400, want: 400},    // the minimum wins over the cap
 	} {
-		if got := Percent(tc.live, tc.floor, tc.min); got != tc.want {
-			t.Errorf("Percent(%d, %d, %d) = %d, want %d", tc.live, tc.floor, tc.min, got, tc.want)
+		if got := Percent(tc.live, tc.scan, tc.floor, tc.min); got != tc.want {
+			t.Errorf("Percent(%d, %d, %d, %d) = %d, want %d", tc.live, tc.scan, tc.floor, tc.min, got, tc.want)
 		}
 	}
+}
+
+// heapGoal is the runtime's current heap goal.
+func heapGoal() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // waitCycles runs collections until the tuner has seen n more cycles.
@@ -50,10 +62,14 @@ func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	tu := Start(floor, 100)
 	t.Cleanup(tu.Stop)
 
-	// A test binary's live heap is a few MiB: the floor sets GOGC.
+	// A test binary's live heap is a few MiB: the floor sets GOGC, and
+	// the goal is the floor, not the runtime's minimum heap scaled past it.
 	waitCycles(t, tu, 2)
-	if got := tu.Applied(); got <= 1000 {
-		t.Fatalf("small live heap: GOGC %d, want the floor's (> 1000)", got)
+	if got := tu.Applied(); got <= 1000 || got > floor*100/runtimeMinHeap {
+		t.Fatalf("small live heap: GOGC %d, want the floor's (1000, %d]", got, floor*100/runtimeMinHeap)
+	}
+	if g := heapGoal(); g < floor*3/4 || g > floor*5/4 {
+		t.Fatalf("small live heap: heap goal %d MiB, want about the floor (%d MiB)", g>>20, floor>>20)
 	}
 	// A live heap past the floor: GOGC falls back to the minimum.
 	sink = make([]byte, floor+(16<<20)) // live, though never touched
@@ -64,7 +80,7 @@ func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	// And back once it is garbage.
 	sink = nil
 	waitCycles(t, tu, 2)
-	if got := tu.Applied(); got <= 1000 {
+	if got := tu.Applied(); got <= 1000 || got > floor*100/runtimeMinHeap {
 		t.Fatalf("after the large heap died: GOGC %d, want the floor's (> 1000)", got)
 	}
 
