@@ -94,8 +94,8 @@ func (t *Tuner) Applied() int { return int(t.applied.Load()) }
 // Cycles is how many GC cycles the tuner has seen.
 func (t *Tuner) Cycles() int64 { return t.cycles.Load() }
 
-// Stop stops adjusting and sets GOGC to the minimum percent. It is safe to call more than
-// once.
+// Stop stops adjusting and sets GOGC to the minimum percent. It is safe
+// to call more than once.
 func (t *Tuner) Stop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 )
@@ -100,5 +101,45 @@ func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	if got := tu.Cycles(); got != seen {
 		// The finalizer armed before Stop runs once more and returns.
 		t.Fatalf("tuner still counting cycles after Stop: %d, was %d", got, seen)
+	}
+}
+
+// deepStack holds about depth × 64 KiB of stack, says so on ready, and
+// waits for release.
+func deepStack(depth int, ready *sync.WaitGroup, release <-chan struct{}) byte {
+	var frame [64 << 10]byte
+	frame[depth%len(frame)] = byte(depth)
+	if depth > 0 {
+		return frame[0] + deepStack(depth-1, ready, release)
+	}
+	ready.Done()
+	<-release
+	return frame[0]
+}
+
+// Stacks count towards the goal: a GOGC computed from the live heap
+// alone would multiply them far past the floor.
+func TestTunerCountsStacks(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	const floor = 256 << 20
+	release := make(chan struct{})
+	var wg, ready sync.WaitGroup
+	for range 64 {
+		ready.Add(1)
+		wg.Go(func() { deepStack(16, &ready, release) }) // ~1 MiB each
+	}
+	t.Cleanup(func() { close(release); wg.Wait() })
+	ready.Wait()
+	tu := Start(floor, 100)
+	t.Cleanup(tu.Stop)
+	waitCycles(t, tu, 2)
+	s := []metrics.Sample{{Name: "/gc/scan/stack:bytes"}}
+	metrics.Read(s)
+	if st := s[0].Value.Uint64(); st < 32<<20 {
+		t.Fatalf("only %d MiB of stack scanned; the test needs more", st>>20)
+	}
+	if g := heapGoal(); g > floor*5/4 {
+		t.Fatalf("with %d MiB of stacks: heap goal %d MiB, want about the floor (%d MiB)", s[0].Value.Uint64()>>20, g>>20, floor>>20)
 	}
 }
