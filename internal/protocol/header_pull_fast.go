@@ -85,6 +85,17 @@ func (f *PullHeaderFields) Decode() (PullMessageRequestHeader, error) {
 	return h, nil
 }
 
+// fieldInt gives fn the ext field k holding n, written as EncodeHeader
+// writes numbers; fieldStr gives it k holding v unless v is empty, which
+// EncodeHeader leaves out. The hand-written EachField encoders use both.
+func fieldInt(fn func(k, v string), k string, n int64) { fn(k, strconv.FormatInt(n, 10)) }
+
+func fieldStr(fn func(k, v string), k, v string) {
+	if v != "" {
+		fn(k, v)
+	}
+}
+
 // fieldIndex is the index of key in keys, or -1.
 func fieldIndex(key string, keys []string) int {
 	for i, name := range keys {
@@ -98,23 +109,21 @@ func fieldIndex(key string, keys []string) int {
 // EachField calls fn with every ext field EncodeHeader would produce for
 // h, in byte order of the keys, without building a map.
 func (h *PullMessageResponseHeader) EachField(fn func(k, v string)) {
-	var num [20]byte
-	putInt := func(k string, n int64) { fn(k, string(strconv.AppendInt(num[:0], n, 10))) }
 	if h.ForbiddenType != nil {
-		putInt("forbiddenType", int64(*h.ForbiddenType))
+		fieldInt(fn, "forbiddenType", int64(*h.ForbiddenType))
 	}
 	if h.GroupSysFlag != nil {
-		putInt("groupSysFlag", int64(*h.GroupSysFlag))
+		fieldInt(fn, "groupSysFlag", int64(*h.GroupSysFlag))
 	}
-	putInt("maxOffset", h.MaxOffset)
-	putInt("minOffset", h.MinOffset)
-	putInt("nextBeginOffset", h.NextBeginOffset)
+	fieldInt(fn, "maxOffset", h.MaxOffset)
+	fieldInt(fn, "minOffset", h.MinOffset)
+	fieldInt(fn, "nextBeginOffset", h.NextBeginOffset)
 	if h.OffsetDelta != nil {
-		putInt("offsetDelta", *h.OffsetDelta)
+		fieldInt(fn, "offsetDelta", *h.OffsetDelta)
 	}
-	putInt("suggestWhichBrokerId", h.SuggestWhichBrokerID)
+	fieldInt(fn, "suggestWhichBrokerId", h.SuggestWhichBrokerID)
 	if h.TopicSysFlag != nil {
-		putInt("topicSysFlag", int64(*h.TopicSysFlag))
+		fieldInt(fn, "topicSysFlag", int64(*h.TopicSysFlag))
 	}
 }
 
@@ -122,30 +131,23 @@ func (h *PullMessageResponseHeader) EachField(fn func(k, v string)) {
 // h, in byte order of the keys, without building a map: the request a
 // consumer sends once per message or two at the tail of its queues.
 func (h *PullMessageRequestHeader) EachField(fn func(k, v string)) {
-	var num [20]byte
-	putInt := func(k string, n int64) { fn(k, string(strconv.AppendInt(num[:0], n, 10))) }
-	putStr := func(k, v string) {
-		if v != "" {
-			fn(k, v)
-		}
-	}
-	putStr("bname", h.BrokerName)
-	putInt("commitOffset", h.CommitOffset)
-	putStr("consumerGroup", h.ConsumerGroup)
-	putStr("expressionType", h.ExpressionType)
+	fieldStr(fn, "bname", h.BrokerName)
+	fieldInt(fn, "commitOffset", h.CommitOffset)
+	fieldStr(fn, "consumerGroup", h.ConsumerGroup)
+	fieldStr(fn, "expressionType", h.ExpressionType)
 	if h.MaxMsgBytes != nil {
-		putInt("maxMsgBytes", int64(*h.MaxMsgBytes))
+		fieldInt(fn, "maxMsgBytes", int64(*h.MaxMsgBytes))
 	}
-	putInt("maxMsgNums", int64(h.MaxMsgNums))
-	putStr("proxyFrowardClientId", h.ProxyForwardClientID)
-	putInt("queueId", int64(h.QueueID))
-	putInt("queueOffset", h.QueueOffset)
+	fieldInt(fn, "maxMsgNums", int64(h.MaxMsgNums))
+	fieldStr(fn, "proxyFrowardClientId", h.ProxyForwardClientID)
+	fieldInt(fn, "queueId", int64(h.QueueID))
+	fieldInt(fn, "queueOffset", h.QueueOffset)
 	if h.RequestSource != nil {
-		putInt("requestSource", int64(*h.RequestSource))
+		fieldInt(fn, "requestSource", int64(*h.RequestSource))
 	}
-	putInt("subVersion", h.SubVersion)
-	putStr("subscription", h.Subscription)
-	putInt("suspendTimeoutMillis", h.SuspendTimeoutMillis)
-	putInt("sysFlag", int64(h.SysFlag))
-	putStr("topic", h.Topic)
+	fieldInt(fn, "subVersion", h.SubVersion)
+	fieldStr(fn, "subscription", h.Subscription)
+	fieldInt(fn, "suspendTimeoutMillis", h.SuspendTimeoutMillis)
+	fieldInt(fn, "sysFlag", int64(h.SysFlag))
+	fieldStr(fn, "topic", h.Topic)
 }

@@ -187,35 +187,28 @@ func encodeSendRequestV2(h *SendMessageRequestHeaderV2) map[string]string {
 // h, in key order (a to n), without building a map: clients encode one per
 // send.
 func (h *SendMessageRequestHeaderV2) EachField(fn func(k, v string)) {
-	putStr := func(k, v string) {
-		if v != "" {
-			fn(k, v)
-		}
-	}
-	var num [20]byte
-	putInt := func(k string, n int64) { fn(k, string(strconv.AppendInt(num[:0], n, 10))) }
-	putStr("a", h.A)
-	putStr("b", h.B)
-	putStr("c", h.C)
-	putInt("d", int64(h.D))
-	putInt("e", int64(h.E))
-	putInt("f", int64(h.F))
-	putInt("g", h.G)
-	putInt("h", int64(h.H))
-	putStr("i", h.I)
+	fieldStr(fn, "a", h.A)
+	fieldStr(fn, "b", h.B)
+	fieldStr(fn, "c", h.C)
+	fieldInt(fn, "d", int64(h.D))
+	fieldInt(fn, "e", int64(h.E))
+	fieldInt(fn, "f", int64(h.F))
+	fieldInt(fn, "g", h.G)
+	fieldInt(fn, "h", int64(h.H))
+	fieldStr(fn, "i", h.I)
 	if h.J != nil {
-		putInt("j", int64(*h.J))
+		fieldInt(fn, "j", int64(*h.J))
 	}
 	if h.K != nil {
 		fn("k", strconv.FormatBool(*h.K))
 	}
 	if h.L != nil {
-		putInt("l", int64(*h.L))
+		fieldInt(fn, "l", int64(*h.L))
 	}
 	if h.M != nil {
 		fn("m", strconv.FormatBool(*h.M))
 	}
-	putStr("n", h.N)
+	fieldStr(fn, "n", h.N)
 }
 
 // encodeSendResponse is EncodeHeader of a SendMessageResponseHeader.
@@ -229,7 +222,6 @@ func encodeSendResponse(h *SendMessageResponseHeader) map[string]string {
 // h, in byte order of the keys (the order Bolide's encoder writes a map
 // in), without building a map: the broker answers every send with it.
 func (h *SendMessageResponseHeader) EachField(fn func(k, v string)) {
-	var num [20]byte
 	if h.MsgRegion != "" {
 		fn("MSG_REGION", h.MsgRegion)
 	}
@@ -239,8 +231,8 @@ func (h *SendMessageResponseHeader) EachField(fn func(k, v string)) {
 			fn(kv[0], kv[1])
 		}
 	}
-	fn("queueId", string(strconv.AppendInt(num[:0], int64(h.QueueID), 10)))
-	fn("queueOffset", string(strconv.AppendInt(num[:0], h.QueueOffset, 10)))
+	fieldInt(fn, "queueId", int64(h.QueueID))
+	fieldInt(fn, "queueOffset", h.QueueOffset)
 	for _, kv := range [...][2]string{{"recallHandle", h.RecallHandle}, {"transactionId", h.TransactionID}} {
 		if kv[1] != "" {
 			fn(kv[0], kv[1])
