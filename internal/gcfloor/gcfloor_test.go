@@ -94,12 +94,28 @@ func TestTunerFollowsTheLiveHeap(t *testing.T) {
 		t.Fatalf("after Stop the runtime has GOGC %d, want 100", got)
 	}
 	seen := tu.Cycles()
-	for range 3 {
+	// The sentinel armed before Stop is finalized by the next cycle; a
+	// probe made after that cycle is finalized by a later one, on the same
+	// finalizer goroutine, so once the probe has run the tuner's last
+	// finalizer has too (and must not have counted or re-armed).
+	runtime.GC()
+	probed := make(chan struct{})
+	probe := &struct{ _ *int }{}
+	runtime.SetFinalizer(probe, func(any) { close(probed) })
+	probe = nil
+	deadline := time.After(30 * time.Second)
+	for done := false; !done; {
 		runtime.GC()
+		select {
+		case <-probed:
+			done = true
+		case <-deadline:
+			t.Fatal("probe finalizer never ran")
+		case <-time.After(time.Millisecond):
+		}
 	}
-	time.Sleep(10 * time.Millisecond)
+	runtime.GC()
 	if got := tu.Cycles(); got != seen {
-		// The finalizer armed before Stop runs once more and returns.
 		t.Fatalf("tuner still counting cycles after Stop: %d, was %d", got, seen)
 	}
 }
