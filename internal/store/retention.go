@@ -18,11 +18,26 @@ func statfsUsage(dir string) DiskUsageFunc {
 		if err := syscall.Statfs(dir, &st); err != nil {
 			return 0, fmt.Errorf("store: statfs %s: %w", dir, err)
 		}
-		if st.Blocks == 0 {
-			return 0, nil
-		}
-		return 1 - float64(st.Bavail)/float64(st.Blocks), nil
+		return usedFraction(st.Blocks, st.Bfree, st.Bavail), nil
 	}
+}
+
+// usedFraction is df's Use%: used blocks over the blocks an unprivileged
+// writer could ever fill (used + available), as RocketMQ's
+// getDiskPartitionSpaceUsedPercent computes it. The blocks reserved for
+// root count neither as used nor as available: taking 1 - avail/total
+// instead counts them as used, and on a filesystem with a large reserve
+// (here 60 % of the disk) that reported a half-empty disk as 81 % full
+// and set off forced deletion of unexpired messages.
+func usedFraction(blocks, free, avail uint64) float64 {
+	if blocks == 0 || free > blocks {
+		return 0
+	}
+	used := blocks - free
+	if used+avail == 0 {
+		return 0
+	}
+	return float64(used) / float64(used+avail)
 }
 
 // RetentionResult says what one retention pass did.
