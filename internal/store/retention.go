@@ -2,9 +2,10 @@ package store
 
 import (
 	"fmt"
+	"syscall"
+	"time"
 
 	"github.com/bolidemq/bolide/internal/store/cq"
-	"syscall"
 )
 
 // DiskUsageFunc reports the used fraction (0..1) of the disk holding the
@@ -123,16 +124,47 @@ func (s *Store) retain() (RetentionResult, error) {
 }
 
 // forgetBelow drops derived state below min and removes LMQs left empty.
+//
+// It forgets in steps and lets dispatch passes run between them (see
+// dispatch.Forgetting): a segment's rows take seconds to delete, and
+// dispatch held back that long stalls every consumer. Readers meanwhile
+// see some expired rows gone and others not, as they did while a single
+// pass ran; none of those rows is readable anyway (they point below the
+// commit log's min offset).
 func (s *Store) forgetBelow(min int64) ([]string, error) {
+	g := s.disp.Forget(min)
+	began, steps := time.Now(), 0
+	for {
+		start := time.Now()
+		steps++
+		s.dispatchMu.Lock()
+		done, err := g.Step(s.forgetStep)
+		s.dispatchMu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("store: forget below %d: %w", min, err)
+		}
+		if s.forgetStepped != nil {
+			s.forgetStepped()
+		}
+		if done {
+			break
+		}
+		// Half the time at most: the deletes are not urgent, and a burst
+		// of them on a busy machine delays every message.
+		time.Sleep(time.Since(start))
+	}
 	// Under dispatchMu: a dispatch pass that committed rows this deletes
 	// must not move the cache after the clear (an LMQ loses all its rows).
+	// Passes between the steps only wrote rows of later records.
 	s.dispatchMu.Lock()
-	touched, err := s.disp.ForgetBelow(min)
+	touched, err := g.Finish()
 	s.bounds.clear() // rows are gone: cached maxima may name none
 	s.dispatchMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 	}
+	s.log.Info("retention forgot the deleted records' queue entries and keys",
+		"records", g.Records(), "steps", steps, "took", time.Since(began).Round(time.Millisecond))
 	for _, n := range touched {
 		s.lmqProbe[n] = struct{}{}
 	}

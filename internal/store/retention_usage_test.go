@@ -1,8 +1,13 @@
 package store
 
 import (
+	"fmt"
 	"math"
 	"testing"
+	"time"
+
+	"github.com/bolidemq/bolide/internal/message"
+	"github.com/bolidemq/bolide/internal/store/index"
 )
 
 func TestUsedFractionIsDfUsePercent(t *testing.T) {
@@ -39,5 +44,95 @@ func TestStatfsUsageMeasuresTheStoreDisk(t *testing.T) {
 	}
 	if _, err := statfsUsage("/nonexistent/bolide/dir")(); err == nil {
 		t.Fatal("statfs of a missing directory: want an error")
+	}
+}
+
+// TestRetentionLetsDispatchRunBetweenSteps: a retention pass forgets a
+// deleted segment's rows in steps, with the dispatch lock free between
+// them, so a message put meanwhile is dispatched and readable at once;
+// when the pass ends, the deleted segment's entries and unique keys are
+// gone and the rest are intact.
+func TestRetentionLetsDispatchRunBetweenSteps(t *testing.T) {
+	e := newEnv()
+	s := e.open(t, func(c *Config) {
+		c.SegmentSize = 1 << 20
+		c.DiskMaxUsedRatio = 0.75
+		c.DiskUsage = func() (float64, error) { return 0.9, nil }
+		c.RetentionInterval = -1
+		c.DeleteSegmentsMax = 1
+	})
+	defer s.Close()
+	const n = 12000 // about two segments of small records
+	batch := make([]*message.Message, 0, 100)
+	for i := range n {
+		batch = append(batch, msg("R", 0, fmt.Sprintf("r%05d", i), message.PropertyUniqKey, fmt.Sprintf("U-%05d", i)))
+		if len(batch) == cap(batch) {
+			if _, err := s.PutBatch(batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	waitDispatched(t, s)
+	if segs := s.commit.Segments(); len(segs) < 2 {
+		t.Fatalf("%d segments, want at least 2", len(segs))
+	}
+
+	steps := 0
+	s.forgetStep = 16 << 10
+	s.forgetStepped = func() {
+		steps++
+		if steps != 1 {
+			return
+		}
+		mustPut(t, s, msg("R", 1, "mid"))
+		done := make(chan error, 1)
+		go func() { done <- s.dispatchAvailable() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("dispatch between steps: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("dispatch between two steps of a retention pass did not run: the dispatch lock is held")
+		}
+		if got, err := s.GetMessages("R", 1, 0, 1, 0, nil); err != nil || got.Status != Found {
+			t.Errorf("message put between steps: %v, %v", got.Status, err)
+		}
+	}
+	res, err := s.Retain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SegmentsDeleted != 1 {
+		t.Fatalf("deleted %d segments, want 1", res.SegmentsDeleted)
+	}
+	if steps < 2 {
+		t.Fatalf("forgot a segment of ~6,000 records in %d step(s) of 16 KiB, want several", steps)
+	}
+	minOff, err := s.MinOffset("R", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if minOff <= 0 || minOff >= n {
+		t.Fatalf("queue R-0 min offset %d after deleting the first segment, want in (0, %d)", minOff, n)
+	}
+	if max, _ := s.MaxOffset("R", 0); max != n {
+		t.Fatalf("queue R-0 max offset %d, want %d", max, n)
+	}
+	for _, c := range []struct {
+		i    int
+		want int
+	}{{0, 0}, {int(minOff) - 1, 0}, {int(minOff), 1}, {n - 1, 1}} {
+		recs, err := s.Query(index.KindUniqKey, "R", fmt.Sprintf("U-%05d", c.i), 0, 1<<62, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != c.want {
+			t.Errorf("unique key of record %d: %d hits, want %d", c.i, len(recs), c.want)
+		}
+	}
+	if got, err := s.GetMessages("R", 1, 0, 1, 0, nil); err != nil || got.Status != Found {
+		t.Fatalf("message put between steps, after the pass: %v, %v", got.Status, err)
 	}
 }

@@ -187,6 +187,11 @@ type Store struct {
 	disp       *dispatch.Dispatcher
 	dispatcher *lifecycle.Loop
 	dispatchMu sync.Mutex
+	// forgetStepped, when set (tests), runs after each step of a
+	// retention pass's forgetting, with no lock held; forgetStep, when
+	// not 0 (tests), is a step's size in bytes of deletes.
+	forgetStepped func()
+	forgetStep    int
 	// lazyTimer wakes the dispatcher dispatchDelay after a write under
 	// ASYNC_FLUSH (put.go); lazyArmed says it is set.
 	lazyTimer *time.Timer

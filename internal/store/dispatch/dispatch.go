@@ -526,7 +526,7 @@ func (d *Dispatcher) TruncateFrom(off int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f := &forgetter{lmqs: make(map[string]struct{}), deleteAll: true}
-	if _, err := d.forgetRange(off, math.MaxInt64, f); err != nil {
+	if _, _, err := d.forgetRange(off, math.MaxInt64, f, nil, 0); err != nil {
 		return err
 	}
 	// LMQs that lost rows: their next-offset rows now run ahead of what is
@@ -563,37 +563,91 @@ func (d *Dispatcher) TruncateFrom(off int64) error {
 }
 
 // ForgetBelow forgets the derived state of every record before off (its
-// commit-log segment was deleted). It returns the LMQs that lost entries,
-// so the caller can drop those now empty.
+// commit-log segment was deleted) in one go. It returns the LMQs that lost
+// entries, so the caller can drop those now empty. Forget does the same in
+// steps.
+func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
+	g := d.Forget(off)
+	for {
+		done, err := g.Step(0)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return g.Finish()
+		}
+	}
+}
+
+// Forgetting is a ForgetBelow run in steps. Each step holds the
+// dispatcher's lock for one batch of deletes only, so dispatch passes run
+// between steps: forgetting a 1 GiB segment of 1 KiB messages deletes
+// about two million rows, and done in one go it held dispatch (and so the
+// consumers of every queue) for seconds. Dispatch passes never touch what
+// a step deletes: a segment is deleted only once dispatched, so new rows
+// belong to records at or after off.
 //
 // The last entry of a topic queue is kept even when it expired: it holds
 // the queue's max offset, which must never go back (consumers' committed
 // offsets refer to it). It points below the commit log's min offset, so
 // readers treat the queue as logically empty (min = max). LMQs are not
-// kept: an expired LMQ is removed together with its offsets.
-func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
+// kept: an expired LMQ is removed together with its offsets. Which last
+// entries to keep is decided by Finish, once every step is done.
+type Forgetting struct {
+	d    *Dispatcher
+	off  int64
+	f    *forgetter
+	next []byte // dispatch-log key the next step starts at (nil: the start)
+	done bool
+	n    int // records forgotten
+}
+
+// Records is how many records the steps so far forgot.
+func (g *Forgetting) Records() int { return g.n }
+
+// Forget starts forgetting the derived state of every record before off.
+func (d *Dispatcher) Forget(off int64) *Forgetting {
+	return &Forgetting{d: d, off: off, f: &forgetter{lmqs: make(map[string]struct{}), last: make(map[queueID]int64)}}
+}
+
+// forgetStepBytes is a step's batch of deletes: about 3,000 records of a
+// plain topic, a few milliseconds of pebble work.
+const forgetStepBytes = 128 << 10
+
+// Step deletes the rows of the next records, about maxBatch bytes of
+// deletes (0: forgetStepBytes), and reports whether every record before
+// off is now forgotten.
+func (g *Forgetting) Step(maxBatch int) (done bool, err error) {
+	if g.done {
+		return true, nil
+	}
+	if maxBatch <= 0 {
+		maxBatch = forgetStepBytes
+	}
+	d := g.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	f := &forgetter{lmqs: make(map[string]struct{}), last: make(map[queueID]lastKey)}
-	if _, err := d.forgetRange(0, off, f); err != nil {
+	next, n, err := d.forgetRange(0, g.off, g.f, g.next, maxBatch)
+	g.n += n
+	if err != nil {
+		return false, err
+	}
+	g.next, g.done = next, next == nil
+	return g.done, nil
+}
+
+// Finish deletes the kept last entries of the queues that have later
+// entries now, and returns the LMQs that lost entries. Call it once Step
+// has reported done.
+func (g *Forgetting) Finish() ([]string, error) {
+	if !g.done {
+		return nil, errors.New("dispatch: finish of an unfinished forget")
+	}
+	d, f := g.d, g.f
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.dropQueueHeads(f); err != nil {
 		return nil, err
-	}
-	// Delete the held-back last keys of queues that still have later rows.
-	b := d.db.NewBatch()
-	defer b.Close()
-	for q, lk := range f.last {
-		max, err := d.cfg.CQ.MaxOffset(q.topic, q.queue)
-		if err != nil {
-			return nil, fmt.Errorf("dispatch: max offset of %s-%d: %w", q.topic, q.queue, err)
-		}
-		if max > lk.offset+1 {
-			if err := b.Delete(lk.key, nil); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return nil, fmt.Errorf("dispatch: forget batch: %w", err)
 	}
 	out := make([]string, 0, len(f.lmqs))
 	for n := range f.lmqs {
@@ -602,52 +656,75 @@ func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 	return out, nil
 }
 
+// dropQueueHeads deletes, with one range deletion per topic queue, the
+// forgotten entries of the queues f saw: all of them when the queue has
+// later entries now, all but the last otherwise (it holds the max
+// offset). A topic queue's offsets follow the commit log and never
+// restart, so every entry below the last forgotten one is older than the
+// forgotten records, including the last entry an earlier pass kept.
+func (d *Dispatcher) dropQueueHeads(f *forgetter) error {
+	b := d.db.NewBatch()
+	defer b.Close()
+	for q, last := range f.last {
+		max, err := d.cfg.CQ.MaxOffset(q.topic, q.queue)
+		if err != nil {
+			return fmt.Errorf("dispatch: max offset of %s-%d: %w", q.topic, q.queue, err)
+		}
+		end := last // keep the last entry
+		if max > last+1 {
+			end = last + 1
+		}
+		if end <= 0 {
+			continue
+		}
+		if err := b.DeleteRange(cq.Key(q.topic, q.queue, 0), cq.Key(q.topic, q.queue, end), nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("dispatch: forget batch: %w", err)
+	}
+	return nil
+}
+
 type queueID struct {
 	topic string
 	queue int32
 }
 
-type lastKey struct {
-	offset int64
-	key    []byte
-}
-
 // forgetter collects, during ForgetBelow, the LMQs touched and the
-// highest deleted-candidate key of each topic queue (held back).
+// highest forgotten offset of each topic queue, whose entries it leaves to
+// dropQueueHeads.
 type forgetter struct {
 	lmqs map[string]struct{}
-	last map[queueID]lastKey
+	last map[queueID]int64
 	// deleteAll deletes every key (truncation): no queue keeps a last row.
 	deleteAll bool
 }
 
-// hold decides whether key k is deleted now (true) or held back as its
-// queue's last candidate; a key it replaces is returned for deletion.
-func (f *forgetter) hold(k []byte) (deleteNow bool, release []byte) {
+// hold decides whether key k is deleted now (true) or left to
+// dropQueueHeads: the entries of topic queues, one range deletion per
+// queue instead of a point deletion per entry.
+func (f *forgetter) hold(k []byte) (deleteNow bool) {
 	if len(k) == 0 || k[0] != kvdb.PrefixCQ {
-		return true, nil
+		return true
 	}
 	topic, queue, offset, err := cq.DecodeKey(k)
 	if err != nil {
-		return true, nil
+		return true
 	}
 	if queue == message.LMQQueueID && message.IsLMQ(topic) {
 		f.lmqs[topic] = struct{}{}
-		return true, nil
+		return true
 	}
 	if f.deleteAll {
-		return true, nil
+		return true
 	}
 	q := queueID{topic, queue}
-	prev, ok := f.last[q]
-	if ok && prev.offset > offset {
-		return true, nil
+	if prev, ok := f.last[q]; !ok || offset > prev {
+		f.last[q] = offset
 	}
-	f.last[q] = lastKey{offset: offset, key: append([]byte(nil), k...)}
-	if ok {
-		return false, prev.key
-	}
-	return false, nil
+	return false
 }
 
 // forgetRange deletes the keys the dispatch log lists for every record at
@@ -655,19 +732,23 @@ func (f *forgetter) hold(k []byte) (deleteNow bool, release []byte) {
 // returns how many records it forgot. A row holding records on both sides
 // of a bound keeps the others, rewritten under its first surviving
 // record's offset.
-func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter) (int, error) {
+//
+// With limit > 0 it stops after the first batch that reaches limit bytes
+// and returns the log key to resume at (from, in the next call); next is
+// nil once the range is done. Resuming skips the rows already forgotten,
+// which would otherwise be scanned again as tombstones.
+func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter, from []byte, limit int) (next []byte, n int, err error) {
 	upper := []byte{kvdb.PrefixDispatch + 1}
 	if hi < math.MaxInt64 {
 		upper = logKey(hi)
 	}
 	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kvdb.PrefixDispatch}, UpperBound: upper})
 	if err != nil {
-		return 0, fmt.Errorf("dispatch: iterate log: %w", err)
+		return nil, 0, fmt.Errorf("dispatch: iterate log: %w", err)
 	}
 	defer it.Close()
 	b := d.db.NewBatch()
 	defer func() { _ = b.Close() }()
-	n := 0
 	flush := func() error {
 		if b.Empty() {
 			return nil
@@ -680,19 +761,21 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter) (int, error) {
 		return nil
 	}
 	var groups, keep []logGroup
-	// The last row before lo may hold records at lo and after.
-	valid := it.SeekLT(logKey(lo))
-	if !valid {
+	var valid bool
+	if from != nil {
+		valid = it.SeekGE(from)
+	} else if valid = it.SeekLT(logKey(lo)); !valid {
+		// The last row before lo may hold records at lo and after.
 		valid = it.First()
 	}
 	for ; valid; valid = it.Next() {
 		k := it.Key()
 		if len(k) != 9 {
-			return n, fmt.Errorf("dispatch: bad log key %x", k)
+			return nil, n, fmt.Errorf("dispatch: bad log key %x", k)
 		}
 		groups, err = decodeLog(int64(binary.BigEndian.Uint64(k[1:])), it.Value(), groups[:0])
 		if err != nil {
-			return n, fmt.Errorf("dispatch: corrupt log entry %x: %w", k, err)
+			return nil, n, fmt.Errorf("dispatch: corrupt log entry %x: %w", k, err)
 		}
 		keep = keep[:0]
 		for _, g := range groups {
@@ -701,7 +784,7 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter) (int, error) {
 				continue
 			}
 			if err := forgetKeys(b, g.keys, f); err != nil {
-				return n, fmt.Errorf("dispatch: log entry %x: %w", k, err)
+				return nil, n, fmt.Errorf("dispatch: log entry %x: %w", k, err)
 			}
 			n++
 		}
@@ -709,7 +792,7 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter) (int, error) {
 			continue
 		}
 		if err := b.Delete(k, nil); err != nil {
-			return n, err
+			return nil, n, err
 		}
 		if len(keep) > 0 {
 			rest := chunkLog{first: -1}
@@ -717,19 +800,25 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter) (int, error) {
 				rest.add(g.phy, g.keys)
 			}
 			if err := b.Set(logKey(rest.first), rest.value, nil); err != nil {
-				return n, err
+				return nil, n, err
 			}
+		}
+		if limit > 0 && b.Len() >= limit {
+			// k plus a zero byte sorts right after k and before the next
+			// (nine-byte) log key.
+			next = append(append(make([]byte, 0, len(k)+1), k...), 0)
+			return next, n, flush()
 		}
 		if b.Len() > 4<<20 {
 			if err := flush(); err != nil {
-				return n, err
+				return nil, n, err
 			}
 		}
 	}
 	if err := it.Error(); err != nil {
-		return n, fmt.Errorf("dispatch: iterate log: %w", err)
+		return nil, n, fmt.Errorf("dispatch: iterate log: %w", err)
 	}
-	return n, flush()
+	return nil, n, flush()
 }
 
 // forgetKeys deletes one record's logged keys (uvarint length + key,
@@ -741,17 +830,7 @@ func forgetKeys(b *pebble.Batch, v []byte, f *forgetter) error {
 			return errors.New("corrupt key list")
 		}
 		k := v[w : w+int(l)]
-		del := true
-		if f != nil {
-			var release []byte
-			del, release = f.hold(k)
-			if release != nil {
-				if err := b.Delete(release, nil); err != nil {
-					return err
-				}
-			}
-		}
-		if del {
+		if f == nil || f.hold(k) {
 			if err := b.Delete(k, nil); err != nil {
 				return err
 			}

@@ -3,12 +3,14 @@ package dispatch
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/cq"
 	"github.com/bolidemq/bolide/internal/store/kvdb"
 )
@@ -142,7 +144,7 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 	}
 	step := func(lo, hi int64, wantForgot int, wantKeys []string, wantRows map[int64][]int64) {
 		t.Helper()
-		n, err := d.forgetRange(lo, hi, nil)
+		_, n, err := d.forgetRange(lo, hi, nil, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,17 +181,23 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 	step(0, 1<<62, 2, nil, map[int64][]int64{})
 }
 
-// TestForgetRangeHoldsBackInCutRows: retention over a row it cuts still
-// holds back the highest forgotten consume-queue entry of a topic queue
-// (the queue's max offset must not go back) and deletes the lower ones,
-// while the records past the bound keep their entries and their log.
+// TestForgetRangeHoldsBackInCutRows: retention over a row it cuts leaves
+// the forgotten consume-queue entries of a topic queue to one range
+// deletion, which keeps the queue's last entry while no later one exists
+// (the queue's max offset must not go back) and takes it once one does;
+// the records past the bound keep their entries and their log.
 func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 	d, pdb := newLogTestDispatcher(t)
+	c, err := cq.Open(pdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cfg.CQ = c
 	keys := make([][]byte, 4)
 	chunk := chunkLog{first: -1}
 	for i := range keys {
 		keys[i] = cq.Key("T", 0, int64(i))
-		if err := pdb.Set(keys[i], []byte("v"), pebble.NoSync); err != nil {
+		if err := pdb.Set(keys[i], cq.EncodeValue(cq.Entry{PhyOffset: int64(100 * (i + 1)), Size: 10}), pebble.NoSync); err != nil {
 			t.Fatal(err)
 		}
 		chunk.add(int64(100*(i+1)), appendKey(nil, keys[i]))
@@ -197,18 +205,23 @@ func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 	if err := pdb.Set(logKey(chunk.first), chunk.value, pebble.NoSync); err != nil {
 		t.Fatal(err)
 	}
-	f := &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]lastKey{}}
-	n, err := d.forgetRange(0, 250, f) // records at 100 and 200: offsets 0 and 1
+	present := func() []bool {
+		out := make([]bool, len(keys))
+		for i, k := range keys {
+			out[i] = has(t, pdb, k)
+		}
+		return out
+	}
+	f := &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]int64{}}
+	_, n, err := d.forgetRange(0, 250, f, nil, 0) // records at 100 and 200: offsets 0 and 1
 	if err != nil || n != 2 {
 		t.Fatalf("forgot %d records, %v", n, err)
 	}
-	present := func(k []byte) bool { return has(t, pdb, k) }
-	if present(keys[0]) || !present(keys[1]) || !present(keys[2]) || !present(keys[3]) {
-		t.Fatalf("entries present: %v %v %v %v; want offset 0 deleted, 1 held back, 2 and 3 kept",
-			present(keys[0]), present(keys[1]), present(keys[2]), present(keys[3]))
+	if got := present(); !slices.Equal(got, []bool{true, true, true, true}) {
+		t.Fatalf("entries present before the range deletion: %v, want all", got)
 	}
-	if lk := f.last[queueID{"T", 0}]; lk.offset != 1 || string(lk.key) != string(keys[1]) {
-		t.Fatalf("held back %+v, want offset 1", lk)
+	if last := f.last[queueID{"T", 0}]; last != 1 {
+		t.Fatalf("last forgotten offset %d, want 1", last)
 	}
 	v, closer, err := pdb.Get(logKey(300))
 	if err != nil {
@@ -218,5 +231,146 @@ func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 	_ = closer.Close()
 	if err != nil || len(groups) != 2 || groups[0].phy != 300 || groups[1].phy != 400 {
 		t.Fatalf("cut row %v, %v; want the records at 300 and 400", groups, err)
+	}
+	if err := d.dropQueueHeads(f); err != nil {
+		t.Fatal(err)
+	}
+	if got := present(); !slices.Equal(got, []bool{false, false, true, true}) {
+		t.Fatalf("entries present with later entries in the queue: %v, want offsets 2 and 3 only", got)
+	}
+	// Everything forgotten: the last entry stays.
+	f = &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]int64{}}
+	if _, _, err := d.forgetRange(0, 1000, f, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.dropQueueHeads(f); err != nil {
+		t.Fatal(err)
+	}
+	if got := present(); !slices.Equal(got, []bool{false, false, false, true}) {
+		t.Fatalf("entries present after forgetting every record: %v, want the last one only", got)
+	}
+}
+
+// TestForgetInStepsMatchesOneGo: forgetting in steps of one row each,
+// with a dispatch of later records between two steps, leaves exactly the
+// rows that forgetting in one go leaves, and reports the same LMQs.
+func TestForgetInStepsMatchesOneGo(t *testing.T) {
+	const rows, perRow = 40, 5
+	lmq := message.LMQPrefix + "steps"
+	type world struct {
+		d   *Dispatcher
+		pdb *pebble.DB
+	}
+	open := func() world {
+		d, pdb := newLogTestDispatcher(t)
+		c, err := cq.Open(pdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.cfg.CQ = c
+		return world{d, pdb}
+	}
+	// writeChunks logs rows of perRow records from phy on, each record with
+	// a topic-queue entry (queues 0 and 1 alternate), every third one also
+	// in an LMQ, and a unique-key row.
+	next := map[int32]int64{}
+	lmqNext := int64(0)
+	var script [][2][]byte // the writes, replayed on each world
+	writeChunks := func(phy int64, n int) {
+		for r := range n {
+			chunk := chunkLog{first: -1}
+			for i := range perRow {
+				p := phy + int64((r*perRow+i)*100)
+				q := int32(i % 2)
+				keys := [][]byte{cq.Key("T", q, next[q]), []byte(fmt.Sprintf("u%020d", p))}
+				next[q]++
+				if i%3 == 0 {
+					keys = append(keys, cq.Key(lmq, message.LMQQueueID, lmqNext))
+					lmqNext++
+				}
+				var list []byte
+				for _, k := range keys {
+					v := []byte("v")
+					if k[0] == kvdb.PrefixCQ {
+						v = cq.EncodeValue(cq.Entry{PhyOffset: p, Size: 100})
+					}
+					script = append(script, [2][]byte{k, v})
+					list = appendKey(list, k)
+				}
+				chunk.add(p, list)
+			}
+			script = append(script, [2][]byte{logKey(chunk.first), chunk.value})
+		}
+	}
+	apply := func(w world, script [][2][]byte) {
+		for _, kv := range script {
+			if err := w.pdb.Set(kv[0], kv[1], pebble.NoSync); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	keysOf := func(w world) []string {
+		it, err := w.pdb.NewIter(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		var out []string
+		for ok := it.First(); ok; ok = it.Next() {
+			out = append(out, string(it.Key()))
+		}
+		return out
+	}
+
+	writeChunks(0, rows)
+	before := len(script)
+	off := int64(rows * perRow * 100) // every record written so far
+	writeChunks(off, 3)               // later records, dispatched meanwhile
+
+	whole := open()
+	apply(whole, script)
+	wantLMQs, err := whole.d.ForgetBelow(off)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stepped := open()
+	apply(stepped, script[:before])
+	g := stepped.d.Forget(off)
+	steps := 0
+	for {
+		fin, err := g.Step(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps++
+		if steps == rows/2 {
+			apply(stepped, script[before:])
+		}
+		if fin {
+			break
+		}
+	}
+	gotLMQs, err := g.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Records() != rows*perRow {
+		t.Fatalf("forgot %d records, want %d", g.Records(), rows*perRow)
+	}
+	if steps < rows {
+		t.Fatalf("%d steps for %d rows forgotten a row at a time", steps, rows)
+	}
+	if steps > rows+1 {
+		t.Fatalf("%d steps for %d rows: steps do not resume where the last one stopped", steps, rows)
+	}
+	if want, got := keysOf(whole), keysOf(stepped); !slices.Equal(want, got) {
+		t.Fatalf("after forgetting in steps, %d keys:\n%q\nin one go, %d keys:\n%q", len(got), got, len(want), want)
+	}
+	if !slices.Equal(wantLMQs, gotLMQs) || len(gotLMQs) != 1 {
+		t.Fatalf("LMQs touched: %v in steps, %v in one go; want [%s]", gotLMQs, wantLMQs, lmq)
+	}
+	if _, err := stepped.d.Forget(off).Finish(); err == nil {
+		t.Fatal("Finish before the steps are done: want an error")
 	}
 }
