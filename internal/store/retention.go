@@ -118,7 +118,7 @@ func (s *Store) retain() (RetentionResult, error) {
 		}
 		return res, nil
 	}
-	removed, err := s.forgetBelow(res.MinOffset)
+	removed, err := s.forgetBelow(res.MinOffset, true)
 	res.LMQsRemoved = removed
 	return res, err
 }
@@ -127,11 +127,12 @@ func (s *Store) retain() (RetentionResult, error) {
 //
 // It forgets in steps and lets dispatch passes run between them (see
 // dispatch.Forgetting): a segment's rows take seconds to delete, and
-// dispatch held back that long stalls every consumer. Readers meanwhile
-// see some expired rows gone and others not, as they did while a single
-// pass ran; none of those rows is readable anyway (they point below the
-// commit log's min offset).
-func (s *Store) forgetBelow(min int64) ([]string, error) {
+// dispatch held back that long stalls every consumer. Paced, it also
+// sleeps between steps as long as each took, until the store closes.
+// Readers meanwhile see some expired rows gone and others not, as they did
+// while a single pass ran; none of those rows is readable anyway (they
+// point below the commit log's min offset).
+func (s *Store) forgetBelow(min int64, paced bool) ([]string, error) {
 	g := s.disp.Forget(min)
 	began, steps := time.Now(), 0
 	for {
@@ -141,6 +142,10 @@ func (s *Store) forgetBelow(min int64) ([]string, error) {
 		done, err := g.Step(s.forgetStep)
 		s.dispatchMu.Unlock()
 		if err != nil {
+			// The LMQs emptied so far are still to be checked.
+			for _, n := range g.LMQs() {
+				s.lmqProbe[n] = struct{}{}
+			}
 			return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 		}
 		if s.forgetStepped != nil {
@@ -151,7 +156,9 @@ func (s *Store) forgetBelow(min int64) ([]string, error) {
 		}
 		// Half the time at most: the deletes are not urgent, and a burst
 		// of them on a busy machine delays every message.
-		time.Sleep(time.Since(start))
+		if paced && !s.closed.Load() {
+			time.Sleep(time.Since(start))
+		}
 	}
 	// Under dispatchMu: a dispatch pass that committed rows this deletes
 	// must not move the cache after the clear (an LMQ loses all its rows).
@@ -161,10 +168,15 @@ func (s *Store) forgetBelow(min int64) ([]string, error) {
 	s.bounds.clear() // rows are gone: cached maxima may name none
 	s.dispatchMu.Unlock()
 	if err != nil {
+		for _, n := range g.LMQs() {
+			s.lmqProbe[n] = struct{}{}
+		}
 		return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 	}
-	s.log.Info("retention forgot the deleted records' queue entries and keys",
-		"records", g.Records(), "steps", steps, "took", time.Since(began).Round(time.Millisecond))
+	if g.Records() > 0 {
+		s.log.Info("retention forgot the deleted records' queue entries and keys",
+			"records", g.Records(), "steps", steps, "took", time.Since(began).Round(time.Millisecond))
+	}
 	for _, n := range touched {
 		s.lmqProbe[n] = struct{}{}
 	}

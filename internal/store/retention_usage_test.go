@@ -120,6 +120,10 @@ func TestRetentionLetsDispatchRunBetweenSteps(t *testing.T) {
 	if max, _ := s.MaxOffset("R", 0); max != n {
 		t.Fatalf("queue R-0 max offset %d, want %d", max, n)
 	}
+	// The rows themselves are gone, not only skipped as too old.
+	if first, err := s.cq.Range("R", 0, 0, 1); err != nil || len(first) != 1 || first[0].QueueOffset != minOff {
+		t.Fatalf("queue R-0's first row: %+v, %v; want offset %d", first, err, minOff)
+	}
 	for _, c := range []struct {
 		i    int
 		want int

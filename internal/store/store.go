@@ -286,7 +286,7 @@ func Open(cfg Config) (*Store, error) {
 	s.lazyTimer.Stop()
 	// Finish what a pass interrupted by a crash left: derived state below
 	// the commit log's min offset.
-	if removed, err := s.forgetBelow(s.commit.MinOffset()); err != nil {
+	if removed, err := s.forgetBelow(s.commit.MinOffset(), false); err != nil {
 		s.log.Warn("cannot forget state below the commit log's start", "err", err)
 	} else if len(removed) > 0 && s.cfg.OnLMQsRemoved != nil {
 		s.cfg.OnLMQsRemoved(removed)

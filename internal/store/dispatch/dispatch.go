@@ -525,7 +525,8 @@ func noteArrival(m map[arrivalKey]int64, topic string, queue int32, next int64) 
 func (d *Dispatcher) TruncateFrom(off int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	f := &forgetter{lmqs: make(map[string]struct{}), deleteAll: true}
+	f := newForgetter()
+	f.deleteAll = true
 	if _, _, err := d.forgetRange(off, math.MaxInt64, f, nil, 0); err != nil {
 		return err
 	}
@@ -591,8 +592,11 @@ func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 // the queue's max offset, which must never go back (consumers' committed
 // offsets refer to it). It points below the commit log's min offset, so
 // readers treat the queue as logically empty (min = max). LMQs are not
-// kept: an expired LMQ is removed together with its offsets. Which last
-// entries to keep is decided by Finish, once every step is done.
+// kept: an expired LMQ is removed together with its offsets. Each step
+// deletes a topic queue's entries below the last one it forgot, with the
+// log rows that listed them; whether that last entry goes too is decided
+// by Finish, once every step is done. A pass cut short (a crash, an error)
+// so leaves at most one entry per queue, as a pass in one go did.
 type Forgetting struct {
 	d    *Dispatcher
 	off  int64
@@ -605,18 +609,28 @@ type Forgetting struct {
 // Records is how many records the steps so far forgot.
 func (g *Forgetting) Records() int { return g.n }
 
-// Forget starts forgetting the derived state of every record before off.
-func (d *Dispatcher) Forget(off int64) *Forgetting {
-	return &Forgetting{d: d, off: off, f: &forgetter{lmqs: make(map[string]struct{}), last: make(map[queueID]int64)}}
+// LMQs returns the LMQs that lost entries in the steps so far: after a
+// failed step, the caller still has them to check for emptiness.
+func (g *Forgetting) LMQs() []string {
+	out := make([]string, 0, len(g.f.lmqs))
+	for n := range g.f.lmqs {
+		out = append(out, n)
+	}
+	return out
 }
 
-// forgetStepBytes is a step's batch of deletes: about 3,000 records of a
+// Forget starts forgetting the derived state of every record before off.
+func (d *Dispatcher) Forget(off int64) *Forgetting {
+	return &Forgetting{d: d, off: off, f: newForgetter()}
+}
+
+// forgetStepBytes is a step's batch of deletes: about 2,000 records of a
 // plain topic, a few milliseconds of pebble work.
 const forgetStepBytes = 128 << 10
 
-// Step deletes the rows of the next records, about maxBatch bytes of
-// deletes (0: forgetStepBytes), and reports whether every record before
-// off is now forgotten.
+// Step forgets the next records, about maxBatch bytes of deletes or
+// maxBatch/64 records, whichever comes first (0: forgetStepBytes), and
+// reports whether every record before off is now forgotten.
 func (g *Forgetting) Step(maxBatch int) (done bool, err error) {
 	if g.done {
 		return true, nil
@@ -646,23 +660,16 @@ func (g *Forgetting) Finish() ([]string, error) {
 	d, f := g.d, g.f
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.dropQueueHeads(f); err != nil {
+	if err := d.dropLastEntries(f); err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(f.lmqs))
-	for n := range f.lmqs {
-		out = append(out, n)
-	}
-	return out, nil
+	return g.LMQs(), nil
 }
 
-// dropQueueHeads deletes, with one range deletion per topic queue, the
-// forgotten entries of the queues f saw: all of them when the queue has
-// later entries now, all but the last otherwise (it holds the max
-// offset). A topic queue's offsets follow the commit log and never
-// restart, so every entry below the last forgotten one is older than the
-// forgotten records, including the last entry an earlier pass kept.
-func (d *Dispatcher) dropQueueHeads(f *forgetter) error {
+// dropLastEntries deletes the last forgotten entry of each topic queue f
+// saw when the queue has later entries now (the steps deleted the ones
+// below it). Without later entries it stays: it holds the max offset.
+func (d *Dispatcher) dropLastEntries(f *forgetter) error {
 	b := d.db.NewBatch()
 	defer b.Close()
 	for q, last := range f.last {
@@ -670,15 +677,10 @@ func (d *Dispatcher) dropQueueHeads(f *forgetter) error {
 		if err != nil {
 			return fmt.Errorf("dispatch: max offset of %s-%d: %w", q.topic, q.queue, err)
 		}
-		end := last // keep the last entry
 		if max > last+1 {
-			end = last + 1
-		}
-		if end <= 0 {
-			continue
-		}
-		if err := b.DeleteRange(cq.Key(q.topic, q.queue, 0), cq.Key(q.topic, q.queue, end), nil); err != nil {
-			return err
+			if err := b.Delete(cq.Key(q.topic, q.queue, last), nil); err != nil {
+				return err
+			}
 		}
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -693,18 +695,28 @@ type queueID struct {
 }
 
 // forgetter collects, during ForgetBelow, the LMQs touched and the
-// highest forgotten offset of each topic queue, whose entries it leaves to
-// dropQueueHeads.
+// highest forgotten offset of each topic queue. It deletes a topic queue's
+// forgotten entries by range, with each batch (deleteBelowLast): one range
+// deletion per queue and batch instead of a point deletion per entry.
 type forgetter struct {
 	lmqs map[string]struct{}
 	last map[queueID]int64
+	// from is where a queue's next range deletion starts: 0 at first, so
+	// that the last entry an earlier pass kept goes too, then the last
+	// offset of the previous batch.
+	from    map[queueID]int64
+	touched map[queueID]struct{} // queues with entries forgotten in the current batch
 	// deleteAll deletes every key (truncation): no queue keeps a last row.
 	deleteAll bool
 }
 
-// hold decides whether key k is deleted now (true) or left to
-// dropQueueHeads: the entries of topic queues, one range deletion per
-// queue instead of a point deletion per entry.
+func newForgetter() *forgetter {
+	return &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]int64{},
+		from: map[queueID]int64{}, touched: map[queueID]struct{}{}}
+}
+
+// hold decides whether key k is deleted now (true) or by deleteBelowLast
+// (the entries of topic queues).
 func (f *forgetter) hold(k []byte) (deleteNow bool) {
 	if len(k) == 0 || k[0] != kvdb.PrefixCQ {
 		return true
@@ -724,7 +736,27 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 	if prev, ok := f.last[q]; !ok || offset > prev {
 		f.last[q] = offset
 	}
+	f.touched[q] = struct{}{}
 	return false
+}
+
+// deleteBelowLast adds to b, for each queue touched since the last batch,
+// the deletion of its entries from where the previous one stopped to its
+// last forgotten entry, excluded. A topic queue's offsets follow the
+// commit log and never restart, so every entry below a forgotten one
+// belongs to a forgotten record too.
+func (f *forgetter) deleteBelowLast(b *pebble.Batch) error {
+	for q := range f.touched {
+		from, last := f.from[q], f.last[q]
+		if last > from {
+			if err := b.DeleteRange(cq.Key(q.topic, q.queue, from), cq.Key(q.topic, q.queue, last), nil); err != nil {
+				return err
+			}
+			f.from[q] = last
+		}
+	}
+	clear(f.touched)
+	return nil
 }
 
 // forgetRange deletes the keys the dispatch log lists for every record at
@@ -734,7 +766,7 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 // record's offset.
 //
 // With limit > 0 it stops after the first batch that reaches limit bytes
-// and returns the log key to resume at (from, in the next call); next is
+// or forgets limit/64 records, and returns the log key to resume at (from, in the next call); next is
 // nil once the range is done. Resuming skips the rows already forgotten,
 // which would otherwise be scanned again as tombstones.
 func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter, from []byte, limit int) (next []byte, n int, err error) {
@@ -750,6 +782,11 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter, from []byte, limit 
 	b := d.db.NewBatch()
 	defer func() { _ = b.Close() }()
 	flush := func() error {
+		if f != nil {
+			if err := f.deleteBelowLast(b); err != nil {
+				return err
+			}
+		}
 		if b.Empty() {
 			return nil
 		}
@@ -803,7 +840,7 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter, from []byte, limit 
 				return nil, n, err
 			}
 		}
-		if limit > 0 && b.Len() >= limit {
+		if limit > 0 && (b.Len() >= limit || n >= max(1, limit/64)) {
 			// k plus a zero byte sorts right after k and before the next
 			// (nine-byte) log key.
 			next = append(append(make([]byte, 0, len(k)+1), k...), 0)

@@ -181,11 +181,11 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 	step(0, 1<<62, 2, nil, map[int64][]int64{})
 }
 
-// TestForgetRangeHoldsBackInCutRows: retention over a row it cuts leaves
-// the forgotten consume-queue entries of a topic queue to one range
-// deletion, which keeps the queue's last entry while no later one exists
-// (the queue's max offset must not go back) and takes it once one does;
-// the records past the bound keep their entries and their log.
+// TestForgetRangeHoldsBackInCutRows: retention over a row it cuts deletes
+// a topic queue's forgotten consume-queue entries by range up to the last
+// one, which stays while no later entry exists (the queue's max offset
+// must not go back) and goes once one does; the records past the bound
+// keep their entries and their log.
 func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 	d, pdb := newLogTestDispatcher(t)
 	c, err := cq.Open(pdb)
@@ -212,13 +212,13 @@ func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 		}
 		return out
 	}
-	f := &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]int64{}}
+	f := newForgetter()
 	_, n, err := d.forgetRange(0, 250, f, nil, 0) // records at 100 and 200: offsets 0 and 1
 	if err != nil || n != 2 {
 		t.Fatalf("forgot %d records, %v", n, err)
 	}
-	if got := present(); !slices.Equal(got, []bool{true, true, true, true}) {
-		t.Fatalf("entries present before the range deletion: %v, want all", got)
+	if got := present(); !slices.Equal(got, []bool{false, true, true, true}) {
+		t.Fatalf("entries present after the range: %v, want offset 0 deleted, 1 (the last forgotten) kept", got)
 	}
 	if last := f.last[queueID{"T", 0}]; last != 1 {
 		t.Fatalf("last forgotten offset %d, want 1", last)
@@ -232,18 +232,18 @@ func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
 	if err != nil || len(groups) != 2 || groups[0].phy != 300 || groups[1].phy != 400 {
 		t.Fatalf("cut row %v, %v; want the records at 300 and 400", groups, err)
 	}
-	if err := d.dropQueueHeads(f); err != nil {
+	if err := d.dropLastEntries(f); err != nil {
 		t.Fatal(err)
 	}
 	if got := present(); !slices.Equal(got, []bool{false, false, true, true}) {
 		t.Fatalf("entries present with later entries in the queue: %v, want offsets 2 and 3 only", got)
 	}
 	// Everything forgotten: the last entry stays.
-	f = &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]int64{}}
+	f = newForgetter()
 	if _, _, err := d.forgetRange(0, 1000, f, nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.dropQueueHeads(f); err != nil {
+	if err := d.dropLastEntries(f); err != nil {
 		t.Fatal(err)
 	}
 	if got := present(); !slices.Equal(got, []bool{false, false, false, true}) {
@@ -372,5 +372,108 @@ func TestForgetInStepsMatchesOneGo(t *testing.T) {
 	}
 	if _, err := stepped.d.Forget(off).Finish(); err == nil {
 		t.Fatal("Finish before the steps are done: want an error")
+	}
+}
+
+// logQueueRows writes, for each record i in [0, n), a consume-queue entry
+// of topic T (queue i/per, offset i%per) and one dispatch-log row listing
+// it, at commit-log offset 100*(i+1).
+func logQueueRows(t *testing.T, pdb *pebble.DB, n, per int) {
+	t.Helper()
+	for i := range n {
+		k := cq.Key("T", int32(i/per), int64(i%per))
+		phy := int64(100 * (i + 1))
+		if err := pdb.Set(k, cq.EncodeValue(cq.Entry{PhyOffset: phy, Size: 10}), pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+		chunk := chunkLog{first: -1}
+		chunk.add(phy, appendKey(nil, k))
+		if err := pdb.Set(logKey(chunk.first), chunk.value, pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// queueOffsets lists the offsets of T's queue q that have entries.
+func queueOffsets(t *testing.T, c *cq.Store, q int32) []int64 {
+	t.Helper()
+	es, err := c.Range("T", q, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, e := range es {
+		out = append(out, e.QueueOffset)
+	}
+	return out
+}
+
+// TestForgetCutShortLeavesOneEntryPerQueue: a pass abandoned between
+// steps (a crash) has deleted, with the log rows it consumed, every
+// entry of theirs but each queue's last; a later pass forgets the rest.
+func TestForgetCutShortLeavesOneEntryPerQueue(t *testing.T) {
+	d, pdb := newLogTestDispatcher(t)
+	c, err := cq.Open(pdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cfg.CQ = c
+	logQueueRows(t, pdb, 20, 10) // queue 0: records 0-9, queue 1: records 10-19
+	g := d.Forget(100 * 21)
+	for range 10 {
+		if done, err := g.Step(1); err != nil || done {
+			t.Fatalf("step: done %v, %v", done, err)
+		}
+	}
+	// Abandoned here, after queue 0's ten records.
+	if got := queueOffsets(t, c, 0); !slices.Equal(got, []int64{9}) {
+		t.Fatalf("queue 0 after a pass cut short: entries %v, want [9] only", got)
+	}
+	if got := queueOffsets(t, c, 1); len(got) != 10 {
+		t.Fatalf("queue 1 after a pass cut short: entries %v, want all ten", got)
+	}
+	if _, err := d.ForgetBelow(100 * 21); err != nil {
+		t.Fatal(err)
+	}
+	for q := range int32(2) {
+		if got := queueOffsets(t, c, q); !slices.Equal(got, []int64{9}) {
+			t.Fatalf("queue %d after the next pass: entries %v, want [9] (the max offset) only", q, got)
+		}
+	}
+}
+
+// TestForgetStepBoundsRecords: a step stops after about maxBatch/64
+// records even when they are topic-queue entries only, which go by range
+// and add next to nothing to the batch.
+func TestForgetStepBoundsRecords(t *testing.T) {
+	d, pdb := newLogTestDispatcher(t)
+	c, err := cq.Open(pdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cfg.CQ = c
+	const n = 3000
+	logQueueRows(t, pdb, n, n)
+	g := d.Forget(100 * (n + 1))
+	done, err := g.Step(64 << 10) // 1,024 records
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done || g.Records() != 1024 {
+		t.Fatalf("first step: done %v after %d records, want not done after 1024", done, g.Records())
+	}
+	for !done {
+		if done, err = g.Step(64 << 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if g.Records() != n {
+		t.Fatalf("forgot %d records, want %d", g.Records(), n)
+	}
+	if got := queueOffsets(t, c, 0); !slices.Equal(got, []int64{n - 1}) {
+		t.Fatalf("entries left %v, want [%d]", got, n-1)
 	}
 }
