@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +140,72 @@ func TestRetentionLetsDispatchRunBetweenSteps(t *testing.T) {
 	}
 	if got, err := s.GetMessages("R", 1, 0, 1, 0, nil); err != nil || got.Status != Found {
 		t.Fatalf("message put between steps, after the pass: %v, %v", got.Status, err)
+	}
+}
+
+// TestSkipNonEmptyProbes: before taking the writer lock, the LMQs that
+// still have rows leave the probe set; the empty and unknown ones stay
+// for the locked check.
+func TestSkipNonEmptyProbes(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	mustPut(t, s, lmqMsg("p1", "%LMQ%kept"))
+	waitDispatched(t, s)
+	s.retainMu.Lock()
+	defer s.retainMu.Unlock()
+	s.lmqProbe = map[string]struct{}{"%LMQ%kept": {}, "%LMQ%empty": {}}
+	if err := s.skipNonEmptyProbes(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.lmqProbe["%LMQ%kept"]; ok || len(s.lmqProbe) != 1 {
+		t.Fatalf("probe set %v, want only %%LMQ%%empty", s.lmqProbe)
+	}
+}
+
+// TestRemoveEmptyLMQsInBatches: LMQs emptied by retention are removed a
+// batch at a time under the writer lock, every one of them, and the
+// probe set is empty afterwards.
+func TestRemoveEmptyLMQsInBatches(t *testing.T) {
+	defer func(n int) { removeLMQBatch = n }(removeLMQBatch)
+	removeLMQBatch = 2
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	s := e.open(t, func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+	})
+	defer s.Close()
+	// Old messages: the first ten also go to five LMQs nobody writes later.
+	var want []string
+	for i := range 60 {
+		m := msg("R", 0, fmt.Sprintf("old%03d", i))
+		if i < 10 {
+			lmq := fmt.Sprintf("%%LMQ%%g%d", i%5)
+			if i < 5 {
+				want = append(want, lmq)
+			}
+			m.Properties.Set(message.PropertyInnerMultiDispatch, lmq)
+		}
+		mustPut(t, s, m)
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 10 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i), message.PropertyInnerMultiDispatch, "%LMQ%kept"))
+	}
+	waitDispatched(t, s)
+	res, err := s.Retain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(res.LMQsRemoved)
+	if !slices.Equal(res.LMQsRemoved, want) || s.LMQCount() != 1 {
+		t.Fatalf("LMQs removed %v, count %d; want %v and 1", res.LMQsRemoved, s.LMQCount(), want)
+	}
+	if len(s.lmqProbe) != 0 {
+		t.Fatalf("probe set after the pass: %v", s.lmqProbe)
 	}
 }
