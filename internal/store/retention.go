@@ -53,15 +53,10 @@ type RetentionResult struct {
 // (every message in it is older than FileReservedTime) or the disk is
 // fuller than DiskMaxUsedRatio. The derived state of deleted records is
 // forgotten (queue min offsets follow, the index forgets them), and LMQs
-// left without messages are removed. When LMQs were removed, the
-// OnLMQsRemoved hook is called with their names after the pass, outside
-// the store's locks.
+// left without messages are removed; the OnLMQsRemoved hook is called
+// with their names after each batch of removals (see Config).
 func (s *Store) Retain() (RetentionResult, error) {
-	res, err := s.retain()
-	if len(res.LMQsRemoved) > 0 && s.cfg.OnLMQsRemoved != nil {
-		s.cfg.OnLMQsRemoved(res.LMQsRemoved)
-	}
-	return res, err
+	return s.retain()
 }
 
 func (s *Store) retain() (RetentionResult, error) {
@@ -229,11 +224,20 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 		batch := names[:min(len(names), removeLMQBatch)]
 		decided := false
 		for try := 0; try < 10 && !decided; try++ {
+			if try > 0 {
+				// A put landed between the dispatch pass and the lock:
+				// give the next one a moment (under SYNC_FLUSH dispatch
+				// also waits for the sync).
+				time.Sleep(time.Duration(try) * time.Millisecond)
+			}
 			_ = s.dispatchAvailable()
 			start := time.Now()
 			got, ok, err := s.removeEmptyLocked(batch)
 			longest = max(longest, time.Since(start))
 			removed = append(removed, got...)
+			if len(got) > 0 && s.cfg.OnLMQsRemoved != nil {
+				s.cfg.OnLMQsRemoved(got)
+			}
 			if err != nil {
 				return removed, err
 			}
@@ -247,7 +251,7 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 	}
 	if len(removed) > 0 {
 		s.log.Info("retention removed empty LMQs", "lmqs", len(removed), "batches", batches,
-			"longestLock", longest.Round(time.Microsecond), "took", time.Since(began).Round(time.Millisecond))
+			"longestLockWaitAndHold", longest.Round(time.Microsecond), "took", time.Since(began).Round(time.Millisecond))
 	}
 	return removed, nil
 }
@@ -268,6 +272,16 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 		decided = true
 		b := s.kv.Pebble().NewBatch()
 		defer b.Close()
+		// UnregisterLMQ counts down at once; a batch that fails after it
+		// is not applied, so the count is read again from the registry.
+		counted := false
+		defer func() {
+			if err != nil && counted {
+				if _, rerr := s.cq.ReloadLMQCount(); rerr != nil {
+					s.log.Error("cannot recount LMQs", "err", rerr)
+				}
+			}
+		}()
 		var gone []string
 		for _, name := range names {
 			entries, perr := s.cq.Range(name, 0, 0, 1)
@@ -279,6 +293,7 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 				continue
 			}
 			ok, uerr := s.cq.UnregisterLMQ(b, name)
+			counted = counted || ok
 			if uerr == nil {
 				uerr = cq.DeleteLMQNext(b, name)
 			}
@@ -292,9 +307,6 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 		}
 		if aerr := s.kv.Apply(b); aerr != nil {
 			err = fmt.Errorf("store: unregister LMQs: %w", aerr)
-			if _, rerr := s.cq.ReloadLMQCount(); rerr != nil {
-				s.log.Error("cannot recount LMQs", "err", rerr)
-			}
 			return
 		}
 		// A later message to the same name starts a new LMQ at 0.

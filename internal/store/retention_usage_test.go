@@ -172,11 +172,13 @@ func TestRemoveEmptyLMQsInBatches(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(10_000_000)
 	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	var hooked [][]string
 	s := e.open(t, func(c *Config) {
 		c.SegmentSize = 4096
 		c.FileReservedTime = time.Hour
 		c.DiskMaxUsedRatio = -1
 		c.RetentionInterval = -1
+		c.OnLMQsRemoved = func(names []string) { hooked = append(hooked, names) }
 	})
 	defer s.Close()
 	// Old messages: the first ten also go to five LMQs nobody writes later.
@@ -207,5 +209,38 @@ func TestRemoveEmptyLMQsInBatches(t *testing.T) {
 	}
 	if len(s.lmqProbe) != 0 {
 		t.Fatalf("probe set after the pass: %v", s.lmqProbe)
+	}
+	// The hook hears of each batch as it is removed, not once at the end.
+	var all []string
+	for _, h := range hooked {
+		if len(h) > removeLMQBatch {
+			t.Fatalf("hook called with %d names, more than a batch of %d", len(h), removeLMQBatch)
+		}
+		all = append(all, h...)
+	}
+	slices.Sort(all)
+	if len(hooked) < 3 || !slices.Equal(all, want) {
+		t.Fatalf("hook calls %v, want 3 batches covering %v", hooked, want)
+	}
+}
+
+// TestRemoveEmptyLockedKeepsLiveLMQs: the locked check probes again and
+// leaves an LMQ with rows registered, with its next offset in memory.
+func TestRemoveEmptyLockedKeepsLiveLMQs(t *testing.T) {
+	s := newEnv().open(t, nil)
+	defer s.Close()
+	mustPut(t, s, lmqMsg("l0", "%LMQ%live"))
+	waitDispatched(t, s)
+	s.retainMu.Lock()
+	removed, decided, err := s.removeEmptyLocked([]string{"%LMQ%live"})
+	s.retainMu.Unlock()
+	if err != nil || !decided || len(removed) != 0 {
+		t.Fatalf("removeEmptyLocked of a live LMQ: removed %v, decided %v, %v", removed, decided, err)
+	}
+	if n := s.LMQCount(); n != 1 {
+		t.Fatalf("LMQ count %d, want 1", n)
+	}
+	if r := mustPut(t, s, lmqMsg("l1", "%LMQ%live")); r.LMQOffsets[0][0] != 1 {
+		t.Fatalf("next put to the live LMQ got offset %d, want 1", r.LMQOffsets[0][0])
 	}
 }

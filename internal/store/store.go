@@ -104,11 +104,15 @@ type Config struct {
 	Now               func() time.Time
 	Logger            *slog.Logger
 
-	// OnLMQsRemoved, if set, is called after a retention pass (background,
+	// OnLMQsRemoved, if set, is called when a retention pass (background,
 	// Retain, or the one finishing an interrupted pass in Open) removed
-	// LMQs left without messages, with their names, outside the store's
-	// locks. The broker drops their consumer offsets.
-	// A crash between the removal and the hook loses the call.
+	// LMQs left without messages, with their names: after each batch of
+	// removals, outside the commit-log writer lock (the pass's own lock is
+	// held, so it must not call Retain). The broker drops their consumer
+	// offsets. A put that re-creates a name between its removal and the
+	// call loses the offsets committed on the new LMQ meanwhile; calling
+	// per batch keeps that window to one batch. A crash between the
+	// removal and the hook loses the call.
 	OnLMQsRemoved func(names []string)
 
 	// OnParked, if set, is called by dispatch for every parked row added
@@ -286,10 +290,9 @@ func Open(cfg Config) (*Store, error) {
 	s.lazyTimer.Stop()
 	// Finish what a pass interrupted by a crash left: derived state below
 	// the commit log's min offset.
-	if removed, err := s.forgetBelow(s.commit.MinOffset(), false); err != nil {
+	// (LMQs it removes are reported to OnLMQsRemoved batch by batch.)
+	if _, err := s.forgetBelow(s.commit.MinOffset(), false); err != nil {
 		s.log.Warn("cannot forget state below the commit log's start", "err", err)
-	} else if len(removed) > 0 && s.cfg.OnLMQsRemoved != nil {
-		s.cfg.OnLMQsRemoved(removed)
 	}
 	s.retention = lifecycle.NewLoop("store-retention", max(s.cfg.RetentionInterval, 0), func(context.Context) {
 		if _, err := s.Retain(); err != nil {
