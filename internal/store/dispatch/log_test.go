@@ -37,6 +37,19 @@ func newLogTestDispatcher(t *testing.T) (*Dispatcher, *pebble.DB) {
 	return New(Config{DB: db}, 0), db.Pebble()
 }
 
+// newLogTestDispatcherCQ is newLogTestDispatcher with a consume-queue
+// store, which forgetting asks for queues' max offsets.
+func newLogTestDispatcherCQ(t *testing.T) (*Dispatcher, *pebble.DB, *cq.Store) {
+	t.Helper()
+	d, pdb := newLogTestDispatcher(t)
+	c, err := cq.Open(pdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cfg.CQ = c
+	return d, pdb, c
+}
+
 // has reports whether key k is in the database.
 func has(t *testing.T, pdb *pebble.DB, k []byte) bool {
 	t.Helper()
@@ -187,12 +200,7 @@ func TestForgetRangeSplitsRows(t *testing.T) {
 // must not go back) and goes once one does; the records past the bound
 // keep their entries and their log.
 func TestForgetRangeHoldsBackInCutRows(t *testing.T) {
-	d, pdb := newLogTestDispatcher(t)
-	c, err := cq.Open(pdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cfg.CQ = c
+	d, pdb, _ := newLogTestDispatcherCQ(t)
 	keys := make([][]byte, 4)
 	chunk := chunkLog{first: -1}
 	for i := range keys {
@@ -262,12 +270,7 @@ func TestForgetInStepsMatchesOneGo(t *testing.T) {
 		pdb *pebble.DB
 	}
 	open := func() world {
-		d, pdb := newLogTestDispatcher(t)
-		c, err := cq.Open(pdb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.cfg.CQ = c
+		d, pdb, _ := newLogTestDispatcherCQ(t)
 		return world{d, pdb}
 	}
 	// writeChunks logs rows of perRow records from phy on, each record with
@@ -412,12 +415,7 @@ func queueOffsets(t *testing.T, c *cq.Store, q int32) []int64 {
 // steps (a crash) has deleted, with the log rows it consumed, every
 // entry of theirs but each queue's last; a later pass forgets the rest.
 func TestForgetCutShortLeavesOneEntryPerQueue(t *testing.T) {
-	d, pdb := newLogTestDispatcher(t)
-	c, err := cq.Open(pdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cfg.CQ = c
+	d, pdb, c := newLogTestDispatcherCQ(t)
 	logQueueRows(t, pdb, 20, 10) // queue 0: records 0-9, queue 1: records 10-19
 	g := d.Forget(100 * 21)
 	for range 10 {
@@ -446,12 +444,7 @@ func TestForgetCutShortLeavesOneEntryPerQueue(t *testing.T) {
 // records even when they are topic-queue entries only, which go by range
 // and add next to nothing to the batch.
 func TestForgetStepBoundsRecords(t *testing.T) {
-	d, pdb := newLogTestDispatcher(t)
-	c, err := cq.Open(pdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cfg.CQ = c
+	d, pdb, c := newLogTestDispatcherCQ(t)
 	const n = 3000
 	logQueueRows(t, pdb, n, n)
 	g := d.Forget(100 * (n + 1))
