@@ -185,14 +185,26 @@ func (s *Store) forgetBelow(min int64, paced bool) ([]string, error) {
 // under it. An LMQ seen with rows keeps them: only retention deletes
 // rows, and it is the caller.
 func (s *Store) skipNonEmptyProbes() error {
+	b := s.kv.Pebble().NewBatch()
+	defer b.Close()
+	var skipped []string
 	for name := range s.lmqProbe {
 		entries, err := s.cq.Range(name, 0, 0, 1)
 		if err != nil {
 			return fmt.Errorf("store: probe LMQ %s: %w", name, err)
 		}
 		if len(entries) > 0 {
-			delete(s.lmqProbe, name)
+			if err := cq.DeleteLMQProbe(b, name); err != nil {
+				return err
+			}
+			skipped = append(skipped, name)
 		}
+	}
+	if err := s.kv.Apply(b); err != nil {
+		return fmt.Errorf("store: unlist LMQs with rows: %w", err)
+	}
+	for _, name := range skipped {
+		delete(s.lmqProbe, name)
 	}
 	return nil
 }
@@ -284,6 +296,9 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 		}()
 		var gone []string
 		for _, name := range names {
+			if err = cq.DeleteLMQProbe(b, name); err != nil {
+				return
+			}
 			entries, perr := s.cq.Range(name, 0, 0, 1)
 			if perr != nil {
 				err = fmt.Errorf("store: probe LMQ %s: %w", name, perr)

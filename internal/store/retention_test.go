@@ -210,6 +210,9 @@ func TestRemoveEmptyLMQsInBatches(t *testing.T) {
 	if len(s.lmqProbe) != 0 {
 		t.Fatalf("probe set after the pass: %v", s.lmqProbe)
 	}
+	if probes, err := s.cq.LMQProbes(); err != nil || len(probes) != 0 {
+		t.Fatalf("probe rows after the pass: %v, %v", probes, err)
+	}
 	// The hook hears of each batch as it is removed, not once at the end.
 	var all []string
 	for _, h := range hooked {
@@ -242,5 +245,69 @@ func TestRemoveEmptyLockedKeepsLiveLMQs(t *testing.T) {
 	}
 	if r := mustPut(t, s, lmqMsg("l1", "%LMQ%live")); r.LMQOffsets[0][0] != 1 {
 		t.Fatalf("next put to the live LMQ got offset %d, want 1", r.LMQOffsets[0][0])
+	}
+}
+
+// TestCutShortPassStillRemovesEmptiedLMQs: a retention pass that stops
+// after its forget steps (a crash) has deleted an LMQ's last entries and
+// the dispatch-log rows that named it; the next start still finds the LMQ
+// in the probe rows, removes it and tells the hook.
+func TestCutShortPassStillRemovesEmptiedLMQs(t *testing.T) {
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	var hooked []string
+	cfg := func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+		c.OnLMQsRemoved = func(names []string) { hooked = append(hooked, names...) }
+	}
+	s := e.open(t, cfg)
+	for i := range 60 {
+		m := msg("R", 0, fmt.Sprintf("old%03d", i))
+		if i < 10 {
+			m.Properties.Set(message.PropertyInnerMultiDispatch, "%LMQ%gone")
+		}
+		mustPut(t, s, m)
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	mustPut(t, s, msg("R", 0, "new", message.PropertyInnerMultiDispatch, "%LMQ%kept"))
+	waitDispatched(t, s)
+
+	// The pass up to its forget steps, then nothing: no Finish, no check.
+	for segs := s.commit.Segments(); len(segs) > 1 && segs[1].FirstStoreTime < clock.Load()-time.Hour.Milliseconds(); segs = s.commit.Segments() {
+		if _, err := s.commit.DeleteOldest(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.dispatchMu.Lock()
+	g := s.disp.Forget(s.commit.MinOffset())
+	for done := false; !done; {
+		var err error
+		if done, err = g.Step(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.dispatchMu.Unlock()
+	if got, err := s.cq.Range("%LMQ%gone", 0, 0, 1); err != nil || len(got) != 0 {
+		t.Fatalf("%%LMQ%%gone's entries after the steps: %v, %v; want none", got, err)
+	}
+	if n := s.LMQCount(); n != 2 {
+		t.Fatalf("LMQ count %d before the restart, want 2", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = e.open(t, cfg)
+	defer s.Close()
+	if n := s.LMQCount(); n != 1 || !slices.Equal(hooked, []string{"%LMQ%gone"}) {
+		t.Fatalf("after the restart: LMQ count %d, hook told %v; want 1 and [%%LMQ%%gone]", n, hooked)
+	}
+	if probes, err := s.cq.LMQProbes(); err != nil || len(probes) != 0 {
+		t.Fatalf("LMQs still listed for a check: %v, %v", probes, err)
 	}
 }

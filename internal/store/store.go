@@ -290,7 +290,16 @@ func Open(cfg Config) (*Store, error) {
 	s.lazyTimer.Stop()
 	// Finish what a pass interrupted by a crash left: derived state below
 	// the commit log's min offset.
-	// (LMQs it removes are reported to OnLMQsRemoved batch by batch.)
+	// (LMQs it removes are reported to OnLMQsRemoved batch by batch.) The
+	// LMQs a cut-short pass listed for the emptiness check are checked
+	// with the rest.
+	probes, err := s.cq.LMQProbes()
+	if err != nil {
+		s.log.Warn("cannot read the LMQs listed for an emptiness check", "err", err)
+	}
+	for _, n := range probes {
+		s.lmqProbe[n] = struct{}{}
+	}
 	if _, err := s.forgetBelow(s.commit.MinOffset(), false); err != nil {
 		s.log.Warn("cannot forget state below the commit log's start", "err", err)
 	}

@@ -706,6 +706,7 @@ type forgetter struct {
 	// offset of the previous batch.
 	from    map[queueID]int64
 	touched map[queueID]struct{} // queues with entries forgotten in the current batch
+	fresh   []string             // LMQs first touched in the current batch
 	// deleteAll deletes every key (truncation): no queue keeps a last row.
 	deleteAll bool
 }
@@ -726,7 +727,10 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 		return true
 	}
 	if queue == message.LMQQueueID && message.IsLMQ(topic) {
-		f.lmqs[topic] = struct{}{}
+		if _, seen := f.lmqs[topic]; !seen {
+			f.lmqs[topic] = struct{}{}
+			f.fresh = append(f.fresh, topic)
+		}
 		return true
 	}
 	if f.deleteAll {
@@ -744,8 +748,18 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 // the deletion of its entries from where the previous one stopped to its
 // last forgotten entry, excluded. A topic queue's offsets follow the
 // commit log and never restart, so every entry below a forgotten one
-// belongs to a forgotten record too.
+// belongs to a forgotten record too. It also lists in b the LMQs the batch
+// deletes entries of first, for the emptiness check that follows the pass
+// (cq.SetLMQProbe): the log rows that named them go with this batch.
 func (f *forgetter) deleteBelowLast(b *pebble.Batch) error {
+	if !f.deleteAll {
+		for _, name := range f.fresh {
+			if err := cq.SetLMQProbe(b, name); err != nil {
+				return err
+			}
+		}
+	}
+	f.fresh = f.fresh[:0]
 	for q := range f.touched {
 		from, last := f.from[q], f.last[q]
 		if last > from {

@@ -23,6 +23,7 @@
 //	'm' PrefixMeta      meta data and checkpoints        (reserved)
 //	'n' PrefixLMQNext   next offset of each LMQ          (package cq)
 //	'p' PrefixParked    delayed and half messages held   (package parked)
+//	'e' PrefixLMQProbe  LMQs retention may have emptied  (package cq)
 //
 // # Durability
 //
@@ -54,6 +55,7 @@ const (
 	PrefixMeta     byte = 'm'
 	PrefixLMQNext  byte = 'n'
 	PrefixParked   byte = 'p'
+	PrefixLMQProbe byte = 'e'
 )
 
 // startProcs is GOMAXPROCS as the process started: the CPUs it may use
