@@ -178,35 +178,51 @@ func (s *Store) forgetBelow(min int64, paced bool) ([]string, error) {
 	return s.removeEmptyLMQs()
 }
 
-// skipNonEmptyProbes drops from the probe set, without any lock, the LMQs
-// that still have rows. A segment's records can touch hundreds of
-// thousands of LMQs, and probing each under the commit-log writer lock
-// held every put back for seconds; the few left empty are probed again
-// under it. An LMQ seen with rows keeps them: only retention deletes
-// rows, and it is the caller.
+// skipNonEmptyProbes drops from the probe set, and their probe rows, without
+// any lock, the LMQs that still have rows. A segment's records can touch
+// hundreds of thousands of LMQs, and probing each under the commit-log
+// writer lock held every put back for seconds; the few left empty are
+// probed again under it. An LMQ seen with rows keeps them: only retention
+// deletes rows, and it is the caller.
 func (s *Store) skipNonEmptyProbes() error {
 	b := s.kv.Pebble().NewBatch()
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	var skipped []string
+	// apply commits the row deletions so far, then forgets the names:
+	// rows and names go together. Batches stay small, so that hundreds of
+	// thousands of deletions do not make one large batch (pebble turns
+	// those into a memtable of their own).
+	apply := func() error {
+		if err := s.kv.Apply(b); err != nil {
+			return fmt.Errorf("store: unlist LMQs with rows: %w", err)
+		}
+		for _, name := range skipped {
+			delete(s.lmqProbe, name)
+		}
+		skipped = skipped[:0]
+		_ = b.Close()
+		b = s.kv.Pebble().NewBatch()
+		return nil
+	}
 	for name := range s.lmqProbe {
 		entries, err := s.cq.Range(name, 0, 0, 1)
 		if err != nil {
 			return fmt.Errorf("store: probe LMQ %s: %w", name, err)
 		}
-		if len(entries) > 0 {
-			if err := cq.DeleteLMQProbe(b, name); err != nil {
+		if len(entries) == 0 {
+			continue
+		}
+		if err := cq.DeleteLMQProbe(b, name); err != nil {
+			return err
+		}
+		skipped = append(skipped, name)
+		if b.Len() > 1<<20 {
+			if err := apply(); err != nil {
 				return err
 			}
-			skipped = append(skipped, name)
 		}
 	}
-	if err := s.kv.Apply(b); err != nil {
-		return fmt.Errorf("store: unlist LMQs with rows: %w", err)
-	}
-	for _, name := range skipped {
-		delete(s.lmqProbe, name)
-	}
-	return nil
+	return apply()
 }
 
 // removeEmptyLMQs unregisters the LMQs that lost rows to retention and
@@ -274,8 +290,9 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 var removeLMQBatch = 256
 
 // removeEmptyLocked unregisters, under the writer lock, the LMQs of names
-// that have no rows and takes every one of names out of the probe set. It
-// reports false, deciding nothing, when some put is not dispatched yet.
+// that have no rows and takes every one of names out of the probe set and
+// deletes their probe rows, in one batch. It reports false, deciding
+// nothing, when some put is not dispatched yet.
 func (s *Store) removeEmptyLocked(names []string) (removed []string, decided bool, err error) {
 	s.commit.Locked(func() {
 		if s.dispatched.Load() < s.commit.WriteOffset() {

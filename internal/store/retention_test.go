@@ -249,9 +249,10 @@ func TestRemoveEmptyLockedKeepsLiveLMQs(t *testing.T) {
 }
 
 // TestCutShortPassStillRemovesEmptiedLMQs: a retention pass that stops
-// after its forget steps (a crash) has deleted an LMQ's last entries and
-// the dispatch-log rows that named it; the next start still finds the LMQ
-// in the probe rows, removes it and tells the hook.
+// in the middle of its forget steps (a crash) has deleted an LMQ's last
+// entries and the dispatch-log rows that named it; the next start still
+// finds the LMQ in the probe rows, removes it and tells the hook, and
+// unlists an LMQ that kept entries.
 func TestCutShortPassStillRemovesEmptiedLMQs(t *testing.T) {
 	e := newEnv()
 	var clock atomic.Int64
@@ -266,12 +267,18 @@ func TestCutShortPassStillRemovesEmptiedLMQs(t *testing.T) {
 		c.OnLMQsRemoved = func(names []string) { hooked = append(hooked, names...) }
 	}
 	s := e.open(t, cfg)
+	// One dispatch pass per record, so that each has its own log row and
+	// the pass below can stop between them.
 	for i := range 60 {
 		m := msg("R", 0, fmt.Sprintf("old%03d", i))
-		if i < 10 {
+		switch {
+		case i < 10:
 			m.Properties.Set(message.PropertyInnerMultiDispatch, "%LMQ%gone")
+		case i < 20: // loses these entries, keeps the new one
+			m.Properties.Set(message.PropertyInnerMultiDispatch, "%LMQ%kept")
 		}
 		mustPut(t, s, m)
+		waitDispatched(t, s)
 	}
 	clock.Add(2 * time.Hour.Milliseconds())
 	mustPut(t, s, msg("R", 0, "new", message.PropertyInnerMultiDispatch, "%LMQ%kept"))
@@ -283,18 +290,25 @@ func TestCutShortPassStillRemovesEmptiedLMQs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Steps of one record each, stopped once %LMQ%gone has no entries
+	// left and before the pass is done.
 	s.dispatchMu.Lock()
 	g := s.disp.Forget(s.commit.MinOffset())
-	for done := false; !done; {
-		var err error
-		if done, err = g.Step(0); err != nil {
+	for steps := 0; ; steps++ {
+		done, err := g.Step(64)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if done {
+			t.Fatalf("the pass ended after %d steps before the stop point", steps)
+		}
+		if got, err := s.cq.Range("%LMQ%gone", 0, 0, 1); err != nil {
+			t.Fatal(err)
+		} else if len(got) == 0 {
+			break
 		}
 	}
 	s.dispatchMu.Unlock()
-	if got, err := s.cq.Range("%LMQ%gone", 0, 0, 1); err != nil || len(got) != 0 {
-		t.Fatalf("%%LMQ%%gone's entries after the steps: %v, %v; want none", got, err)
-	}
 	if n := s.LMQCount(); n != 2 {
 		t.Fatalf("LMQ count %d before the restart, want 2", n)
 	}

@@ -750,13 +750,14 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 // commit log and never restart, so every entry below a forgotten one
 // belongs to a forgotten record too. It also lists in b the LMQs the batch
 // deletes entries of first, for the emptiness check that follows the pass
-// (cq.SetLMQProbe): the log rows that named them go with this batch.
+// (cq.SetLMQProbe): the log rows that named them go with this batch. A
+// truncation lists them too, though it settles them itself at its end: a
+// crash before that end would otherwise leave them unchecked; the store's
+// next start checks them (an LMQ settled already is no harm).
 func (f *forgetter) deleteBelowLast(b *pebble.Batch) error {
-	if !f.deleteAll {
-		for _, name := range f.fresh {
-			if err := cq.SetLMQProbe(b, name); err != nil {
-				return err
-			}
+	for _, name := range f.fresh {
+		if err := cq.SetLMQProbe(b, name); err != nil {
+			return err
 		}
 	}
 	f.fresh = f.fresh[:0]

@@ -15,7 +15,8 @@ func TestPrefixesDistinct(t *testing.T) {
 	seen := map[byte]string{}
 	for name, p := range map[string]byte{
 		"cq": PrefixCQ, "lmq": PrefixLMQ, "key": PrefixKey, "uniq": PrefixUniqKey,
-		"dispatch": PrefixDispatch, "meta": PrefixMeta,
+		"dispatch": PrefixDispatch, "meta": PrefixMeta, "lmqnext": PrefixLMQNext, "parked": PrefixParked,
+		"lmqprobe": PrefixLMQProbe,
 	} {
 		if other, ok := seen[p]; ok {
 			t.Fatalf("prefix %q used by %s and %s", p, name, other)
