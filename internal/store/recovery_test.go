@@ -5,7 +5,9 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	pebblevfs "github.com/cockroachdb/pebble/v2/vfs"
 
@@ -280,4 +282,59 @@ func TestLMQNextOffsetsAfterCleanAndUncleanStops(t *testing.T) {
 	if s.LMQCount() != 3 {
 		t.Fatalf("LMQ count %d", s.LMQCount())
 	}
+}
+
+// TestRecoverWhenTheLogStartsAtItsEnd: retention deleted every segment but
+// the last, then a crash lost both the dispatch checkpoint and the
+// unsynced records of the last segment. The log now starts where it ends,
+// below which nothing can be read; the store opens (it failed every start
+// with "dispatch: no progress"), moves the checkpoint there and takes
+// puts again.
+func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	cfg := func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+	}
+	s := e.open(t, cfg)
+	for i := range 150 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i)))
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 5 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
+	}
+	waitDispatched(t, s)
+	res, err := s.Retain()
+	if err != nil || res.SegmentsDeleted == 0 {
+		t.Fatalf("retention: %+v, %v", res, err)
+	}
+	fs, kv := e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
+	_ = s.Close()
+
+	e = &env{fs: fs, kvfs: kv, now: e.now}
+	s = e.open(t, cfg)
+	min, end := s.commit.MinOffset(), s.commit.WriteOffset()
+	if min != end || min != res.MinOffset {
+		t.Fatalf("after the crash the log spans [%d, %d), want it empty at %d", min, end, res.MinOffset)
+	}
+	if got := s.disp.Checkpoint(); got != min {
+		t.Fatalf("dispatch checkpoint %d, want %d", got, min)
+	}
+	r := mustPut(t, s, msg("R", 0, "after"))
+	waitDispatched(t, s)
+	got, err := s.GetMessages("R", 0, r.QueueOffsets[0], 1, 0, nil)
+	if err != nil || got.Status != Found {
+		t.Fatalf("message put after the recovery: %v, %v", got.Status, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = e.open(t, cfg)
+	_ = s.Close()
 }

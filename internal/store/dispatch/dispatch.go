@@ -155,6 +155,13 @@ func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error 
 		if pos < d.cfg.Log.MinOffset() {
 			pos = d.cfg.Log.MinOffset() // retention passed an undispatched offset (store was down)
 		}
+		if pos >= end {
+			// Nothing left to read: the log starts at its end. Retention
+			// deleted segments, then a crash lost the checkpoint and the
+			// unsynced records after them; reading would make no
+			// progress and fail every start.
+			return d.setCheckpoint(pos)
+		}
 		segEnd := (pos/seg + 1) * seg
 		n := min(end, segEnd, pos+limit) - pos
 		if cap(d.buf) < int(n) {
@@ -202,6 +209,17 @@ func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error 
 			arrivals[k] = max(arrivals[k], v)
 		}
 	}
+	return nil
+}
+
+// setCheckpoint moves the checkpoint to off with no record dispatched.
+func (d *Dispatcher) setCheckpoint(off int64) error {
+	var cp [8]byte
+	binary.BigEndian.PutUint64(cp[:], uint64(off))
+	if err := d.db.Set(checkpointKey, cp[:], pebble.NoSync); err != nil {
+		return fmt.Errorf("dispatch: set checkpoint: %w", err)
+	}
+	d.checkpoint = off
 	return nil
 }
 
