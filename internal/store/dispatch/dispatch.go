@@ -799,8 +799,8 @@ func (f *forgetter) deleteBelowLast(b *pebble.Batch) error {
 // record's offset.
 //
 // With limit > 0 it stops after the first batch that reaches limit bytes
-// or forgets limit/64 records, and returns the log key to resume at (from, in the next call); next is
-// nil once the range is done. Resuming skips the rows already forgotten,
+// or forgets limit/64 records, and returns the log key to resume at (from,
+// in the next call); next is nil once the range is done. Resuming skips the rows already forgotten,
 // which would otherwise be scanned again as tombstones.
 func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter, from []byte, limit int) (next []byte, n int, err error) {
 	upper := []byte{kvdb.PrefixDispatch + 1}

@@ -31,8 +31,9 @@
 // far it got; so writes are not synced (pebble.NoSync): a crash loses at most
 // the tail, which recovery re-dispatches. (The 'e' rows are bookkeeping of
 // retention; each is written in the batch whose deletions it stands for, so
-// a lost row comes with lost deletions, which the next pass redoes.) The WAL is still written so that a
-// process crash without an OS crash loses nothing. On a clean shutdown (or
+// a lost row comes with lost deletions, which the next pass redoes.) The
+// WAL is still written so that a process crash without an OS crash loses
+// nothing. On a clean shutdown (or
 // before a checkpoint is trusted) call Sync or Flush.
 package kvdb
 
