@@ -33,8 +33,8 @@
 // retention; each is written in the batch whose deletions it stands for, so
 // a lost row comes with lost deletions, which the next pass redoes.) The
 // WAL is still written so that a process crash without an OS crash loses
-// nothing. On a clean shutdown (or
-// before a checkpoint is trusted) call Sync or Flush.
+// nothing. On a clean shutdown (or before a checkpoint is trusted) call
+// Sync or Flush.
 package kvdb
 
 import (
