@@ -160,7 +160,7 @@ func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error 
 			// deleted segments, then a crash lost the checkpoint and the
 			// unsynced records after them; reading would make no
 			// progress and fail every start.
-			return d.setCheckpoint(pos)
+			return d.setCheckpoint(pos, pebble.NoSync)
 		}
 		segEnd := (pos/seg + 1) * seg
 		n := min(end, segEnd, pos+limit) - pos
@@ -192,9 +192,7 @@ func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error 
 			return fmt.Errorf("dispatch: no progress at %d", pos)
 		}
 		limit = chunkBytes
-		var cp [8]byte
-		binary.BigEndian.PutUint64(cp[:], uint64(next))
-		if err := b.Set(checkpointKey, cp[:], nil); err != nil {
+		if err := b.Set(checkpointKey, checkpointValue(next), nil); err != nil {
 			_ = b.Close()
 			return fmt.Errorf("dispatch: set checkpoint: %w", err)
 		}
@@ -212,11 +210,14 @@ func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error 
 	return nil
 }
 
+// checkpointValue encodes a checkpoint row's value.
+func checkpointValue(off int64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(off))
+}
+
 // setCheckpoint moves the checkpoint to off with no record dispatched.
-func (d *Dispatcher) setCheckpoint(off int64) error {
-	var cp [8]byte
-	binary.BigEndian.PutUint64(cp[:], uint64(off))
-	if err := d.db.Set(checkpointKey, cp[:], pebble.NoSync); err != nil {
+func (d *Dispatcher) setCheckpoint(off int64, opts *pebble.WriteOptions) error {
+	if err := d.db.Set(checkpointKey, checkpointValue(off), opts); err != nil {
 		return fmt.Errorf("dispatch: set checkpoint: %w", err)
 	}
 	d.checkpoint = off
@@ -572,19 +573,14 @@ func (d *Dispatcher) TruncateFrom(off int64) error {
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("dispatch: fix LMQ next offsets: %w", err)
 	}
-	var cp [8]byte
-	binary.BigEndian.PutUint64(cp[:], uint64(off))
-	if err := d.db.Set(checkpointKey, cp[:], pebble.Sync); err != nil {
-		return fmt.Errorf("dispatch: set checkpoint: %w", err)
-	}
-	d.checkpoint = off
-	return nil
+	return d.setCheckpoint(off, pebble.Sync)
 }
 
 // ForgetBelow forgets the derived state of every record before off (its
 // commit-log segment was deleted) in one go. It returns the LMQs that lost
 // entries, so the caller can drop those now empty. Forget does the same in
-// steps.
+// steps, which is what the store runs; this is the one-call form, for
+// tests and tools.
 func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 	g := d.Forget(off)
 	for {
