@@ -10,7 +10,8 @@
 // # Entry rows
 //
 //	key   = 'q' | topic | 0x00 | queueID (4 bytes BE) | queueOffset (8 bytes BE)
-//	value = phyOffset (8 BE) | size (4 BE) | tagHash (8 BE) | storeTime ms (8 BE)   — 28 bytes
+//	value = n × entry, n >= 1, the entries at queueOffset, queueOffset+1, …
+//	entry = phyOffset (8 BE) | size (4 BE) | tagHash (8 BE) | storeTime ms (8 BE)   — 28 bytes
 //
 // Big-endian fixed-width numbers sort numerically, so one queue's rows are
 // contiguous and in offset order (queue 1 sorts before queue 10, offset 9
@@ -18,6 +19,14 @@
 // a topic's rows apart from those of a topic it is a prefix of ("T" and "T1").
 // The store time sits in the value so that a time lookup is a binary search
 // over the queue alone, never a commitlog read per probe.
+//
+// A row holds a run of consecutive entries (a group), keyed by the first one's
+// offset: dispatch writes one row per topic queue and dispatch pass (PutGroup)
+// instead of one per message, which halves the rows a plain message costs
+// pebble (inserts, flushes, compactions; docs/benchmarks.md, "Tenth
+// session"). Rows of one entry, which stores written before groups hold and
+// which LMQs still get (Put), are groups of one. Rows never overlap: readers
+// find the entry at offset o in the last row keyed at or below o.
 //
 // # LMQ registry rows
 //
@@ -163,12 +172,71 @@ func DecodeValue(v []byte) (Entry, error) {
 	if len(v) != ValueLen {
 		return Entry{}, fmt.Errorf("%w: value is %d bytes, want %d", ErrCorrupt, len(v), ValueLen)
 	}
+	return decodeEntry(v), nil
+}
+
+// decodeEntry decodes the first ValueLen bytes of v, which the caller has
+// checked are there.
+func decodeEntry(v []byte) Entry {
 	return Entry{
 		PhyOffset: int64(binary.BigEndian.Uint64(v[0:8])),
 		Size:      int32(binary.BigEndian.Uint32(v[8:12])),
 		TagHash:   int64(binary.BigEndian.Uint64(v[12:20])),
 		StoreTime: int64(binary.BigEndian.Uint64(v[20:28])),
-	}, nil
+	}
+}
+
+// GroupLen returns how many entries a row's value holds, or ErrCorrupt if
+// it is not a whole, non-zero number of entries.
+func GroupLen(v []byte) (int, error) {
+	if len(v) == 0 || len(v)%ValueLen != 0 {
+		return 0, fmt.Errorf("%w: value is %d bytes, not a multiple of %d", ErrCorrupt, len(v), ValueLen)
+	}
+	return len(v) / ValueLen, nil
+}
+
+// GroupEntry returns entry i of a row keyed at offset first whose value v
+// holds GroupLen(v) > i entries.
+func GroupEntry(v []byte, first int64, i int) Entry {
+	e := decodeEntry(v[i*ValueLen:])
+	e.QueueOffset = first + int64(i)
+	return e
+}
+
+// PutGroup adds one row holding entries, whose offsets must run
+// consecutively from entries[0].QueueOffset, and returns the key written
+// (that of the first entry). Like Put it is idempotent for a replay that
+// groups the same entries; a replay that groups them differently writes
+// rows that no earlier row overlaps, because dispatch commits a chunk's
+// rows with the checkpoint past it (see package dispatch).
+func PutGroup(b *pebble.Batch, topic string, queueID int32, entries []Entry) ([]byte, error) {
+	if err := checkQueue(topic, queueID); err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("%w: empty group (%s/%d)", ErrInvalidArgument, topic, queueID)
+	}
+	first := entries[0].QueueOffset
+	if first < 0 {
+		return nil, fmt.Errorf("%w: %d (%s/%d)", ErrInvalidOffset, first, topic, queueID)
+	}
+	for i, e := range entries {
+		if e.QueueOffset != first+int64(i) {
+			return nil, fmt.Errorf("%w: group from %d has offset %d at %d (%s/%d)",
+				ErrInvalidOffset, first, e.QueueOffset, i, topic, queueID)
+		}
+	}
+	key := Key(topic, queueID, first)
+	op := b.SetDeferred(len(key), len(entries)*ValueLen)
+	copy(op.Key, key)
+	v := op.Value[:0]
+	for _, e := range entries {
+		v = AppendValue(v, e)
+	}
+	if err := op.Finish(); err != nil {
+		return nil, fmt.Errorf("cq: put %s/%d@%d+%d: %w", topic, queueID, first, len(entries), err)
+	}
+	return key, nil
 }
 
 // Put adds the row for e (at e.QueueOffset) to b and returns the key written.

@@ -2,6 +2,7 @@ package cq
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -541,5 +542,152 @@ func TestReopenSeesRows(t *testing.T) {
 	}
 	if got, err := s.OffsetByTime("T", 0, 9, Upper, 0); err != nil || got != 0 {
 		t.Fatalf("after reopen: %d, %v", got, err)
+	}
+}
+
+// putGrouped writes es (offsets ascending) as rows of random lengths, each
+// a run of consecutive offsets, as dispatch writes a queue's entries of one
+// pass; a gap always starts a new row.
+func putGrouped(t testing.TB, db *kvdb.DB, rng *rand.Rand, topic string, queue int32, es []Entry) {
+	t.Helper()
+	b := db.Pebble().NewBatch()
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && es[j].QueueOffset == es[j-1].QueueOffset+1 && rng.IntN(6) != 0 {
+			j++
+		}
+		if _, err := PutGroup(b, topic, queue, es[i:j]); err != nil {
+			t.Fatal(err)
+		}
+		i = j
+	}
+	if err := db.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGroupsReadLikeSingleRows writes the same random queues once as one
+// row per entry (topic S) and once in groups (topic G) and checks that
+// every read answers the same for both.
+func TestGroupsReadLikeSingleRows(t *testing.T) {
+	db, s := openTest(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	queues := make([][]Entry, 30)
+	for q := range queues {
+		n := rng.IntN(200)
+		off := rng.Int64N(50)
+		phy, ts := rng.Int64N(1000), rng.Int64N(1000)
+		var rows []row
+		for range n {
+			e := Entry{QueueOffset: off, PhyOffset: phy, Size: int32(rng.IntN(100)), TagHash: rng.Int64(), StoreTime: ts}
+			queues[q] = append(queues[q], e)
+			rows = append(rows, row{"S", int32(q), e})
+			off += 1 + max(0, rng.Int64N(10)-7)
+			phy += 1 + rng.Int64N(50)
+			ts += max(0, rng.Int64N(6)-3)
+		}
+		putAll(t, db, rows...)
+		putGrouped(t, db, rng, "G", int32(q), queues[q])
+	}
+	same := func(what string, a, b any, errA, errB error) {
+		t.Helper()
+		if (errA == nil) != (errB == nil) || fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("%s: single rows %v, %v; groups %v, %v", what, a, errA, b, errB)
+		}
+	}
+	for q, es := range queues {
+		qid := int32(q)
+		var maxOff int64 = 60
+		if len(es) > 0 {
+			maxOff = es[len(es)-1].QueueOffset + 3
+		}
+		a, errA := s.MaxOffset("S", qid)
+		b, errB := s.MaxOffset("G", qid)
+		same(fmt.Sprintf("queue %d MaxOffset", q), a, b, errA, errB)
+		for o := int64(-1); o <= maxOff; o++ {
+			ea, getA := s.Get("S", qid, o)
+			eb, getB := s.Get("G", qid, o)
+			same(fmt.Sprintf("queue %d Get(%d)", q, o), ea, eb, getA, getB)
+			if getA != nil && getB != nil && errors.Is(getA, ErrNotFound) != errors.Is(getB, ErrNotFound) {
+				t.Fatalf("queue %d Get(%d): %v vs %v", q, o, getA, getB)
+			}
+			n := 1 + rng.IntN(40)
+			ra, errA := s.Range("S", qid, o, n)
+			rb, errB := s.Range("G", qid, o, n)
+			same(fmt.Sprintf("queue %d Range(%d, %d)", q, o, n), ra, rb, errA, errB)
+			// And both as the model says.
+			i, _ := slices.BinarySearchFunc(es, o, func(e Entry, o int64) int { return cmp.Compare(e.QueueOffset, o) })
+			want := es[i:min(i+n, len(es))]
+			if len(want) == 0 {
+				want = nil
+			}
+			same(fmt.Sprintf("queue %d Range(%d, %d) vs model", q, o, n), want, rb, nil, errB)
+			if i < len(es) && es[i].QueueOffset == o {
+				same(fmt.Sprintf("queue %d Get(%d) vs model", q, o), es[i], eb, nil, getB)
+			} else if !errors.Is(getB, ErrNotFound) && o >= 0 {
+				t.Fatalf("queue %d Get(%d) = %v, %v; want ErrNotFound", q, o, eb, getB)
+			}
+		}
+		for range 40 {
+			minPhy := rng.Int64N(3000)
+			if rng.IntN(3) == 0 {
+				minPhy = 0
+			}
+			a, errA := s.MinOffset("S", qid, minPhy)
+			b, errB := s.MinOffset("G", qid, minPhy)
+			same(fmt.Sprintf("queue %d MinOffset(%d)", q, minPhy), a, b, errA, errB)
+			a, errA = s.EarliestStoreTime("S", qid, minPhy)
+			b, errB = s.EarliestStoreTime("G", qid, minPhy)
+			same(fmt.Sprintf("queue %d EarliestStoreTime(%d)", q, minPhy), a, b, errA, errB)
+			ts := rng.Int64N(2000)
+			for _, bd := range []Boundary{Lower, Upper} {
+				a, errA = s.OffsetByTime("S", qid, ts, bd, minPhy)
+				b, errB = s.OffsetByTime("G", qid, ts, bd, minPhy)
+				same(fmt.Sprintf("queue %d OffsetByTime(%d, %v, %d)", q, ts, bd, minPhy), a, b, errA, errB)
+				if want := refOffsetByTime(es, ts, bd, minPhy); b != want {
+					t.Fatalf("queue %d OffsetByTime(%d, %v, %d) = %d, want %d", q, ts, bd, minPhy, b, want)
+				}
+			}
+		}
+	}
+	ls, errA := s.Queues("S")
+	lg, errB := s.Queues("G")
+	same("Queues", ls, lg, errA, errB)
+}
+
+func TestPutGroupValidation(t *testing.T) {
+	db, s := openTest(t)
+	b := db.Pebble().NewBatch()
+	defer b.Close()
+	for name, es := range map[string][]Entry{
+		"empty":           nil,
+		"negative":        {{QueueOffset: -1}},
+		"gap":             {{QueueOffset: 5}, {QueueOffset: 7}},
+		"out of order":    {{QueueOffset: 5}, {QueueOffset: 4}},
+		"repeated offset": {{QueueOffset: 5}, {QueueOffset: 5}},
+	} {
+		if _, err := PutGroup(b, "T", 0, es); err == nil {
+			t.Errorf("%s: PutGroup accepted %v", name, es)
+		}
+	}
+	if _, err := PutGroup(b, "", 0, []Entry{{}}); !errors.Is(err, ErrInvalidTopic) {
+		t.Errorf("empty topic: %v", err)
+	}
+	if !b.Empty() {
+		t.Fatal("a rejected group wrote to the batch")
+	}
+	// A value that is not a whole number of entries is corrupt, not read
+	// short.
+	if err := b.Set(Key("T", 0, 3), make([]byte, ValueLen+1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MaxOffset("T", 0); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("MaxOffset over a torn group = %v, want ErrCorrupt", err)
+	}
+	if _, err := s.Get("T", 0, 3); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Get in a torn group = %v, want ErrCorrupt", err)
 	}
 }

@@ -202,8 +202,8 @@ func TestLMQPagingAll(t *testing.T) {
 }
 
 // DeriveLMQNext finds each registered LMQ's last row with any number of
-// workers, names that prefix one another included, and skips LMQs without
-// rows.
+// workers, names that prefix one another included, counts the entries of a
+// last row that is a group, and skips LMQs without rows.
 func TestDeriveLMQNext(t *testing.T) {
 	db, s := openTest(t)
 	b := db.Pebble().NewBatch()
@@ -221,6 +221,13 @@ func TestDeriveLMQNext(t *testing.T) {
 			if _, err := Put(b, name, 0, Entry{QueueOffset: off, PhyOffset: int64(i), Size: 1}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if i%3 == 0 { // the last row a group: next is past its last entry
+			g := []Entry{{QueueOffset: rows, Size: 1}, {QueueOffset: rows + 1, Size: 1}}
+			if _, err := PutGroup(b, name, 0, g); err != nil {
+				t.Fatal(err)
+			}
+			rows += 2
 		}
 		want[name] = rows
 	}

@@ -2,6 +2,7 @@ package cq
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -108,9 +109,9 @@ func (s *Store) LoadLMQNext(fn func(name string, next int64)) (int, error) {
 	return n, nil
 }
 
-// DeriveLMQNext calls fn with the next offset (last row's offset + 1) of
-// every registered LMQ that has rows: the recovery path when no snapshot
-// can be trusted. The registry is read in batches of names in key order;
+// DeriveLMQNext calls fn with the next offset (one past the last row's last
+// entry) of every registered LMQ that has rows: the recovery path when no
+// snapshot can be trusted. The registry is read in batches of names in key order;
 // workers (one per CPU, each with one consume-queue iterator) find each
 // batch's last rows with seeks in key order, which are far cheaper than an
 // iterator per LMQ (that took 11 s for a million). fn is called from one
@@ -141,6 +142,7 @@ func (s *Store) DeriveLMQNext(workers int, fn func(name string, next int64)) (in
 				return
 			}
 			var prefix []byte
+			var rowErr error // the first value that could not be read
 			for page := range names {
 				out := make([]found, 0, len(page))
 				for _, name := range page {
@@ -150,13 +152,22 @@ func (s *Store) DeriveLMQNext(workers int, fn func(name string, next int64)) (in
 					if !rows.SeekLT(kvdb.PrefixEnd(prefix)) || !bytes.HasPrefix(rows.Key(), prefix) {
 						continue
 					}
-					if k := rows.Key(); len(k) == len(prefix)+8 {
-						out = append(out, found{name, int64(binary.BigEndian.Uint64(k[len(prefix):])) + 1})
+					k := rows.Key()
+					if len(k) != len(prefix)+8 {
+						continue
+					}
+					v, err := rows.ValueAndErr()
+					if err != nil {
+						rowErr = cmp.Or(rowErr, err)
+						continue
+					}
+					if n, err := GroupLen(v); err == nil {
+						out = append(out, found{name, int64(binary.BigEndian.Uint64(k[len(prefix):])) + int64(n)})
 					}
 				}
 				results <- out
 			}
-			if err := errors.Join(rows.Error(), rows.Close()); err != nil {
+			if err := errors.Join(rowErr, rows.Error(), rows.Close()); err != nil {
 				errs <- err
 			}
 		})

@@ -51,13 +51,20 @@ func Open(db *pebble.DB) (*Store, error) {
 	return s, nil
 }
 
-// queueIter is a bounded iterator over one queue's rows.
+// queueIter is a bounded iterator over one queue's entries. It walks the
+// rows with a pebble iterator and the entries of the row under it with an
+// index (see "Entry rows" for groups).
 type queueIter struct {
 	it     *pebble.Iterator
 	prefix []byte // 'q' topic 0x00 queueID
 	key    []byte // scratch for seek keys
 	topic  string
 	queue  int32
+
+	row  []byte // value of the row under it (valid until it moves)
+	base int64  // offset of the row's first entry
+	n    int    // entries in the row
+	i    int    // the current entry
 }
 
 func (s *Store) openQueue(topic string, queueID int32) (*queueIter, error) {
@@ -83,48 +90,109 @@ func (q *queueIter) close() error {
 	return nil
 }
 
-// entry decodes the row under the iterator, or reports (false, err) when the
+// load takes the row under the iterator, or reports (false, err) when the
 // iterator is exhausted.
-func (q *queueIter) entry(valid bool) (Entry, bool, error) {
+func (q *queueIter) load(valid bool) (bool, error) {
 	if !valid {
 		if err := q.it.Error(); err != nil {
-			return Entry{}, false, fmt.Errorf("cq: read %s/%d: %w", q.topic, q.queue, err)
+			return false, fmt.Errorf("cq: read %s/%d: %w", q.topic, q.queue, err)
 		}
-		return Entry{}, false, nil
+		return false, nil
 	}
 	k := q.it.Key()
 	if len(k) != len(q.prefix)+8 {
-		return Entry{}, false, fmt.Errorf("%w: %s/%d key %x", ErrCorrupt, q.topic, q.queue, k)
+		return false, fmt.Errorf("%w: %s/%d key %x", ErrCorrupt, q.topic, q.queue, k)
 	}
 	v, err := q.it.ValueAndErr()
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("cq: read %s/%d: %w", q.topic, q.queue, err)
+		return false, fmt.Errorf("cq: read %s/%d: %w", q.topic, q.queue, err)
 	}
-	e, err := DecodeValue(v)
+	n, err := GroupLen(v)
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("%s/%d: %w", q.topic, q.queue, err)
+		return false, fmt.Errorf("%s/%d: %w", q.topic, q.queue, err)
 	}
-	e.QueueOffset = int64(binary.BigEndian.Uint64(k[len(q.prefix):]))
-	return e, true, nil
+	q.row, q.n, q.i = v, n, 0
+	q.base = int64(binary.BigEndian.Uint64(k[len(q.prefix):]))
+	return true, nil
 }
+
+// cur returns the current entry.
+func (q *queueIter) cur() Entry { return GroupEntry(q.row, q.base, q.i) }
 
 func (q *queueIter) seekKey(offset int64) []byte {
 	q.key = append(q.key[:0], q.prefix...)
 	return binary.BigEndian.AppendUint64(q.key, uint64(offset))
 }
 
-func (q *queueIter) first() (Entry, bool, error) { return q.entry(q.it.First()) }
-func (q *queueIter) last() (Entry, bool, error)  { return q.entry(q.it.Last()) }
-func (q *queueIter) next() (Entry, bool, error)  { return q.entry(q.it.Next()) }
+func (q *queueIter) first() (Entry, bool, error) {
+	ok, err := q.load(q.it.First())
+	if !ok {
+		return Entry{}, false, err
+	}
+	return q.cur(), true, nil
+}
+
+func (q *queueIter) last() (Entry, bool, error) {
+	ok, err := q.load(q.it.Last())
+	if !ok {
+		return Entry{}, false, err
+	}
+	q.i = q.n - 1
+	return q.cur(), true, nil
+}
+
+// next moves to the entry after the current one.
+func (q *queueIter) next() (Entry, bool, error) {
+	if q.i+1 < q.n {
+		q.i++
+		return q.cur(), true, nil
+	}
+	ok, err := q.load(q.it.Next())
+	if !ok {
+		return Entry{}, false, err
+	}
+	return q.cur(), true, nil
+}
 
 // seekGE positions at the first entry with offset >= offset.
 func (q *queueIter) seekGE(offset int64) (Entry, bool, error) {
-	return q.entry(q.it.SeekGE(q.seekKey(offset)))
+	offset = max(offset, 0)
+	// The row that can hold offset is the last one keyed at or below it.
+	var valid bool
+	if offset == math.MaxInt64 {
+		valid = q.it.Last()
+	} else {
+		valid = q.it.SeekLT(q.seekKey(offset + 1))
+	}
+	ok, err := q.load(valid)
+	switch {
+	case err != nil:
+		return Entry{}, false, err
+	case !ok:
+		// Every row starts above offset.
+		return q.first()
+	case offset-q.base < int64(q.n):
+		q.i = int(max(offset-q.base, 0))
+		return q.cur(), true, nil
+	}
+	// The row ends below offset: the next one starts above it.
+	if ok, err = q.load(q.it.Next()); !ok {
+		return Entry{}, false, err
+	}
+	return q.cur(), true, nil
 }
 
 // seekLT positions at the last entry with offset < offset.
 func (q *queueIter) seekLT(offset int64) (Entry, bool, error) {
-	return q.entry(q.it.SeekLT(q.seekKey(offset)))
+	if offset <= 0 {
+		return Entry{}, false, nil
+	}
+	ok, err := q.load(q.it.SeekLT(q.seekKey(offset)))
+	if !ok {
+		return Entry{}, false, err
+	}
+	q.i = int(min(offset-1-q.base, int64(q.n-1)))
+	return q.cur(), true, nil
 }
 
 // firstWhere returns the first entry in [lo, last.QueueOffset] that satisfies
@@ -241,28 +309,23 @@ func (s *Store) MinOffset(topic string, queueID int32, minPhy int64) (int64, err
 
 // Get returns the entry at offset, or ErrNotFound.
 func (s *Store) Get(topic string, queueID int32, offset int64) (Entry, error) {
-	if err := checkQueue(topic, queueID); err != nil {
-		return Entry{}, err
-	}
 	if offset < 0 {
+		if err := checkQueue(topic, queueID); err != nil {
+			return Entry{}, err
+		}
 		return Entry{}, fmt.Errorf("%w: %d", ErrInvalidOffset, offset)
 	}
-	v, closer, err := s.db.Get(Key(topic, queueID, offset))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return Entry{}, fmt.Errorf("%w: %s/%d@%d", ErrNotFound, topic, queueID, offset)
-	}
+	q, err := s.openQueue(topic, queueID)
 	if err != nil {
+		return Entry{}, err
+	}
+	e, ok, err := q.seekGE(offset)
+	if err = errors.Join(err, q.close()); err != nil {
 		return Entry{}, fmt.Errorf("cq: get %s/%d@%d: %w", topic, queueID, offset, err)
 	}
-	e, derr := DecodeValue(v)
-	cerr := closer.Close()
-	if derr != nil {
-		return Entry{}, fmt.Errorf("%s/%d@%d: %w", topic, queueID, offset, derr)
+	if !ok || e.QueueOffset != offset {
+		return Entry{}, fmt.Errorf("%w: %s/%d@%d", ErrNotFound, topic, queueID, offset)
 	}
-	if cerr != nil {
-		return Entry{}, fmt.Errorf("cq: get %s/%d@%d: %w", topic, queueID, offset, cerr)
-	}
-	e.QueueOffset = offset
 	return e, nil
 }
 
