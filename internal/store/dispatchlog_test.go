@@ -15,9 +15,10 @@ import (
 )
 
 // TestDispatchLogChunks: a batch dispatched as one chunk is logged in one
-// dispatch-log row, and truncation, replay and retention cut inside that
-// row forget exactly the records they name (queue entry, LMQ entry, key
-// and unique-key index) and keep the others findable.
+// dispatch-log row, with its queue entries in one consume-queue row, and
+// truncation, replay and retention cut inside those rows forget exactly
+// the records they name (queue entry, LMQ entry, key and unique-key index)
+// and keep the others findable.
 func TestDispatchLogChunks(t *testing.T) {
 	e := newEnv()
 	s := e.open(t, nil)
@@ -82,6 +83,11 @@ func TestDispatchLogChunks(t *testing.T) {
 		}
 	}
 	check("dispatched", 0, n, 1)
+	// One pass, one queue: its entries are one row (a group), which the
+	// cuts below split.
+	if row, ok, err := s.cq.RowAt("DL", 0, 0); err != nil || !ok || len(row) != n {
+		t.Fatalf("row at DL/0@0: %d entries, %v, %v; want all %d", len(row), ok, err, n)
+	}
 
 	if err := s.disp.TruncateFrom(phys[25]); err != nil {
 		t.Fatal(err)

@@ -99,6 +99,18 @@ func CheckTopic(topic string) error {
 	return nil
 }
 
+// CheckEntry reports whether an entry at offset of (topic, queueID) can be
+// written: what Put checks, for callers that write entries in groups.
+func CheckEntry(topic string, queueID int32, offset int64) error {
+	if err := checkQueue(topic, queueID); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("%w: %d (%s/%d)", ErrInvalidOffset, offset, topic, queueID)
+	}
+	return nil
+}
+
 func checkQueue(topic string, queueID int32) error {
 	if err := CheckTopic(topic); err != nil {
 		return err

@@ -281,6 +281,30 @@ func (q *queueIter) span(minPhy int64) (span, error) {
 	return sp, nil
 }
 
+// RowAt returns the entries of the row that holds offset (the first one at
+// the row's key), or ok false when no row holds it. Forgetting uses it to
+// cut a group that straddles what it deletes.
+func (s *Store) RowAt(topic string, queueID int32, offset int64) (entries []Entry, ok bool, err error) {
+	if offset < 0 || offset == math.MaxInt64 {
+		return nil, false, nil
+	}
+	q, err := s.openQueue(topic, queueID)
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err = q.load(q.it.SeekLT(q.seekKey(offset + 1)))
+	if ok && offset-q.base < int64(q.n) {
+		entries = make([]Entry, q.n)
+		for i := range entries {
+			entries[i] = GroupEntry(q.row, q.base, i)
+		}
+	}
+	if err = errors.Join(err, q.close()); err != nil {
+		return nil, false, fmt.Errorf("cq: row at %s/%d@%d: %w", topic, queueID, offset, err)
+	}
+	return entries, entries != nil, nil
+}
+
 // MaxOffset returns one past the queue's last entry, or 0 if it has none.
 func (s *Store) MaxOffset(topic string, queueID int32) (int64, error) {
 	q, err := s.openQueue(topic, queueID)

@@ -96,6 +96,10 @@ type Dispatcher struct {
 	mu         sync.Mutex
 	checkpoint int64
 	buf        []byte
+	// runs holds the chunk being dispatched's topic-queue entries, a run
+	// of consecutive offsets per queue, each written as one row
+	// (flushRuns).
+	runs map[queueID][]cq.Entry
 }
 
 // LoadCheckpoint returns the stored checkpoint (0 if none).
@@ -243,13 +247,73 @@ type arrivalKey struct {
 // for the chunk's records go into one dispatch-log row (see chunkLog).
 func (d *Dispatcher) dispatchChunk(b *pebble.Batch, buf []byte, pos, segEnd int64, arrivals map[arrivalKey]int64) (int64, error) {
 	next, log, err := d.dispatchRecords(b, buf, pos, segEnd, arrivals)
+	if err == nil {
+		err = d.flushRuns(b)
+	}
 	if err != nil {
+		d.dropRuns()
 		return 0, err
 	}
 	if err := log.flush(b); err != nil {
 		return 0, err
 	}
 	return next, nil
+}
+
+// addEntry adds a topic-queue entry to its queue's run, writing the run
+// first when the entry does not continue it.
+//
+// A chunk's entries of one queue become one row instead of one per
+// message: fewer pebble inserts, and half the rows a plain message costs
+// in flushes and compactions (docs/benchmarks.md, "Tenth session"). The
+// dispatch log still lists each record's own entry key, so forgetting
+// works from offsets (see forgetter), whatever the rows' grouping.
+func (d *Dispatcher) addEntry(b *pebble.Batch, topic string, queue int32, e cq.Entry) error {
+	if err := cq.CheckEntry(topic, queue, e.QueueOffset); err != nil {
+		return err
+	}
+	if d.runs == nil {
+		d.runs = make(map[queueID][]cq.Entry)
+	}
+	q := queueID{topic, queue}
+	run := d.runs[q]
+	if n := len(run); n > 0 && run[n-1].QueueOffset+1 != e.QueueOffset {
+		if _, err := cq.PutGroup(b, topic, queue, run); err != nil {
+			return err
+		}
+		run = run[:0]
+	}
+	d.runs[q] = append(run, e)
+	return nil
+}
+
+// flushRuns writes every queue's run into b.
+func (d *Dispatcher) flushRuns(b *pebble.Batch) error {
+	for q, run := range d.runs {
+		if len(run) == 0 {
+			continue
+		}
+		if _, err := cq.PutGroup(b, q.topic, q.queue, run); err != nil {
+			return err
+		}
+		d.runs[q] = run[:0]
+	}
+	if len(d.runs) > maxIdleRuns {
+		// Queues written once (scheduled topics, many small topics) must
+		// not keep their slices.
+		clear(d.runs)
+	}
+	return nil
+}
+
+// maxIdleRuns bounds the queues whose run slices are kept between chunks.
+const maxIdleRuns = 1024
+
+// dropRuns forgets the runs of a chunk whose batch is discarded.
+func (d *Dispatcher) dropRuns() {
+	for q, run := range d.runs {
+		d.runs[q] = run[:0]
+	}
 }
 
 func (d *Dispatcher) dispatchRecords(b *pebble.Batch, buf []byte, pos, segEnd int64, arrivals map[arrivalKey]int64) (int64, chunkLog, error) {
@@ -396,11 +460,11 @@ func (d *Dispatcher) dispatchRecord(b *pebble.Batch, rec message.Record, phy int
 		TagHash:     int64(rec.TagHash()),
 		StoreTime:   rec.StoreTimestamp(),
 	}
-	k, err := cq.Put(b, topic, rec.QueueID(), entry)
-	if err != nil {
+	if err := d.addEntry(b, topic, rec.QueueID(), entry); err != nil {
 		return nil, fmt.Errorf("dispatch: record %d: %w", phy, err)
 	}
-	keys = appendKey(keys, k)
+	keys = appendKey(keys, cq.Key(topic, rec.QueueID(), entry.QueueOffset))
+	var err error
 	noteArrival(arrivals, topic, rec.QueueID(), entry.QueueOffset+1)
 	if d.cfg.Entry != nil {
 		d.cfg.Entry(topic, rec.QueueID(), entry)
@@ -683,16 +747,38 @@ func (g *Forgetting) Finish() ([]string, error) {
 // dropLastEntries deletes the last forgotten entry of each topic queue f
 // saw when the queue has later entries now (the steps deleted the ones
 // below it). Without later entries it stays: it holds the max offset.
+//
+// The entry's row may be a group. Its entries up to the last forgotten one
+// belong to forgotten records (a queue's offsets follow the commit log);
+// entries after it, which only a forget bound inside a dispatched chunk
+// leaves there, are live and stay, re-keyed at the first of them.
 func (d *Dispatcher) dropLastEntries(f *forgetter) error {
 	b := d.db.NewBatch()
 	defer b.Close()
 	for q, last := range f.last {
+		row, ok, err := d.cfg.CQ.RowAt(q.topic, q.queue, last)
+		if err != nil {
+			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", q.topic, q.queue, last, err)
+		}
+		if !ok {
+			continue // gone already (an earlier pass)
+		}
+		first := row[0].QueueOffset
+		if live := row[last-first+1:]; len(live) > 0 {
+			if err := b.Delete(cq.Key(q.topic, q.queue, first), nil); err != nil {
+				return err
+			}
+			if _, err := cq.PutGroup(b, q.topic, q.queue, live); err != nil {
+				return err
+			}
+			continue
+		}
 		max, err := d.cfg.CQ.MaxOffset(q.topic, q.queue)
 		if err != nil {
 			return fmt.Errorf("dispatch: max offset of %s-%d: %w", q.topic, q.queue, err)
 		}
 		if max > last+1 {
-			if err := b.Delete(cq.Key(q.topic, q.queue, last), nil); err != nil {
+			if err := b.Delete(cq.Key(q.topic, q.queue, first), nil); err != nil {
 				return err
 			}
 		}
@@ -712,22 +798,39 @@ type queueID struct {
 // highest forgotten offset of each topic queue. It deletes a topic queue's
 // forgotten entries by range, with each batch (deleteBelowLast): one range
 // deletion per queue and batch instead of a point deletion per entry.
+//
+// Consume-queue rows may hold groups of entries (cq.PutGroup). The log
+// lists each record's own entry key, and a group's key is its first
+// entry's, so deleting a forgotten record's key deletes the group that
+// starts there; the range deletions stop at the start of the row holding
+// the last forgotten entry; and a truncation cuts the one row per queue
+// that starts below its first forgotten entry (trims).
 type forgetter struct {
 	lmqs map[string]struct{}
 	last map[queueID]int64
 	// from is where a queue's next range deletion starts: 0 at first, so
-	// that the last entry an earlier pass kept goes too, then the last
-	// offset of the previous batch.
+	// that the last entry an earlier pass kept goes too, then the start of
+	// the row holding the last offset of the previous batch.
 	from    map[queueID]int64
 	touched map[queueID]struct{} // queues with entries forgotten in the current batch
 	fresh   []string             // LMQs first touched in the current batch
 	// deleteAll deletes every key (truncation): no queue keeps a last row.
 	deleteAll bool
+	// seen and trims (truncation): each queue's first forgotten offset,
+	// the lowest, since records are forgotten in commit-log order; the row
+	// holding it keeps its entries below it.
+	seen  map[queueID]struct{}
+	trims []queueEntry
+}
+
+type queueEntry struct {
+	q      queueID
+	offset int64
 }
 
 func newForgetter() *forgetter {
 	return &forgetter{lmqs: map[string]struct{}{}, last: map[queueID]int64{},
-		from: map[queueID]int64{}, touched: map[queueID]struct{}{}}
+		from: map[queueID]int64{}, touched: map[queueID]struct{}{}, seen: map[queueID]struct{}{}}
 }
 
 // hold decides whether key k is deleted now (true) or by deleteBelowLast
@@ -740,6 +843,13 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 	if err != nil {
 		return true
 	}
+	q := queueID{topic, queue}
+	if f.deleteAll {
+		if _, ok := f.seen[q]; !ok {
+			f.seen[q] = struct{}{}
+			f.trims = append(f.trims, queueEntry{q, offset})
+		}
+	}
 	if queue == message.LMQQueueID && message.IsLMQ(topic) {
 		if _, seen := f.lmqs[topic]; !seen {
 			f.lmqs[topic] = struct{}{}
@@ -750,7 +860,6 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 	if f.deleteAll {
 		return true
 	}
-	q := queueID{topic, queue}
 	if prev, ok := f.last[q]; !ok || offset > prev {
 		f.last[q] = offset
 	}
@@ -759,24 +868,48 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 }
 
 // deleteBelowLast adds to b, for each queue touched since the last batch,
-// the deletion of its entries from where the previous one stopped to its
-// last forgotten entry, excluded. A topic queue's offsets follow the
-// commit log and never restart, so every entry below a forgotten one
-// belongs to a forgotten record too. It also lists in b the LMQs the batch
-// deletes entries of first, for the emptiness check that follows the pass
-// (cq.SetLMQProbe): the log rows that named them go with this batch. A
-// truncation lists them too, though it settles them itself at its end: a
-// crash before that end would otherwise leave them unchecked; the store's
-// next start checks them (an LMQ settled already is no harm).
-func (f *forgetter) deleteBelowLast(b *pebble.Batch) error {
+// the deletion of its rows from where the previous one stopped to the row
+// holding its last forgotten entry, excluded. A topic queue's offsets
+// follow the commit log and never restart, so every entry below a
+// forgotten one belongs to a forgotten record too. It also lists in b the
+// LMQs the batch deletes entries of first, for the emptiness check that
+// follows the pass (cq.SetLMQProbe): the log rows that named them go with
+// this batch. A truncation lists them too, though it settles them itself
+// at its end: a crash before that end would otherwise leave them
+// unchecked; the store's next start checks them (an LMQ settled already
+// is no harm). A truncation's trims go into b as well, so that a crash
+// never leaves a row's entries of lost records behind the log rows that
+// named them.
+func (f *forgetter) deleteBelowLast(b *pebble.Batch, rows *cq.Store) error {
 	for _, name := range f.fresh {
 		if err := cq.SetLMQProbe(b, name); err != nil {
 			return err
 		}
 	}
 	f.fresh = f.fresh[:0]
+	for _, t := range f.trims {
+		// The row may start at the offset, then the batch deletes it, or
+		// below it: it keeps what lies below.
+		row, ok, err := rows.RowAt(t.q.topic, t.q.queue, t.offset)
+		if err != nil {
+			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", t.q.topic, t.q.queue, t.offset, err)
+		}
+		if ok && row[0].QueueOffset < t.offset {
+			if _, err := cq.PutGroup(b, t.q.topic, t.q.queue, row[:t.offset-row[0].QueueOffset]); err != nil {
+				return err
+			}
+		}
+	}
+	f.trims = f.trims[:0]
 	for q := range f.touched {
 		from, last := f.from[q], f.last[q]
+		row, ok, err := rows.RowAt(q.topic, q.queue, last)
+		if err != nil {
+			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", q.topic, q.queue, last, err)
+		}
+		if ok {
+			last = row[0].QueueOffset
+		}
 		if last > from {
 			if err := b.DeleteRange(cq.Key(q.topic, q.queue, from), cq.Key(q.topic, q.queue, last), nil); err != nil {
 				return err
@@ -812,7 +945,7 @@ func (d *Dispatcher) forgetRange(lo, hi int64, f *forgetter, from []byte, limit 
 	defer func() { _ = b.Close() }()
 	flush := func() error {
 		if f != nil {
-			if err := f.deleteBelowLast(b); err != nil {
+			if err := f.deleteBelowLast(b, d.cfg.CQ); err != nil {
 				return err
 			}
 		}

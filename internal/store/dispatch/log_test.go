@@ -470,3 +470,52 @@ func TestForgetStepBoundsRecords(t *testing.T) {
 		t.Fatalf("entries left %v, want [%d]", got, n-1)
 	}
 }
+
+// TestRunsBecomeGroups: a chunk's entries of a topic queue are written as
+// one row per run of consecutive offsets, a gap starting the next run, and
+// the runs of different queues stay apart.
+func TestRunsBecomeGroups(t *testing.T) {
+	d, pdb, c := newLogTestDispatcherCQ(t)
+	b := pdb.NewBatch()
+	for _, e := range []struct {
+		queue int32
+		off   int64
+	}{{0, 5}, {0, 6}, {1, 0}, {0, 7}, {0, 9}, {1, 1}, {0, 10}} {
+		if err := d.addEntry(b, "T", e.queue, cq.Entry{QueueOffset: e.off, PhyOffset: 100*int64(e.queue) + e.off}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.addEntry(b, "T", 0, cq.Entry{QueueOffset: -1}); err == nil {
+		t.Fatal("an entry at offset -1 was accepted")
+	}
+	if err := d.flushRuns(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		queue int32
+		first int64
+		n     int
+	}{{0, 5, 3}, {0, 9, 2}, {1, 0, 2}} {
+		row, ok, err := c.RowAt("T", want.queue, want.first)
+		if err != nil || !ok || row[0].QueueOffset != want.first || len(row) != want.n {
+			t.Fatalf("row at T/%d@%d: %v, %v, %v; want %d entries from there", want.queue, want.first, row, ok, err, want.n)
+		}
+		for i, e := range row {
+			if e.PhyOffset != 100*int64(want.queue)+want.first+int64(i) {
+				t.Fatalf("row at T/%d@%d entry %d: %+v", want.queue, want.first, i, e)
+			}
+		}
+	}
+	if _, ok, _ := c.RowAt("T", 0, 8); ok {
+		t.Fatal("a row holds the gap at offset 8")
+	}
+	// The runs were written: a second flush writes nothing.
+	b2 := pdb.NewBatch()
+	if err := d.flushRuns(b2); err != nil || !b2.Empty() {
+		t.Fatalf("second flush: %v, empty %v", err, b2.Empty())
+	}
+	_ = b2.Close()
+}
