@@ -333,11 +333,29 @@ func (s *Store) MinOffset(topic string, queueID int32, minPhy int64) (int64, err
 
 // Get returns the entry at offset, or ErrNotFound.
 func (s *Store) Get(topic string, queueID int32, offset int64) (Entry, error) {
+	if err := checkQueue(topic, queueID); err != nil {
+		return Entry{}, err
+	}
 	if offset < 0 {
-		if err := checkQueue(topic, queueID); err != nil {
-			return Entry{}, err
-		}
 		return Entry{}, fmt.Errorf("%w: %d", ErrInvalidOffset, offset)
+	}
+	// A point lookup (bloom filters make a miss cheap) finds a row keyed at
+	// offset: every LMQ entry and the first of a group. Otherwise the entry
+	// may sit inside a group.
+	v, closer, err := s.db.Get(Key(topic, queueID, offset))
+	if err == nil {
+		var e Entry
+		_, lerr := GroupLen(v)
+		if lerr == nil {
+			e = GroupEntry(v, offset, 0)
+		}
+		if err = errors.Join(lerr, closer.Close()); err != nil {
+			return Entry{}, fmt.Errorf("cq: get %s/%d@%d: %w", topic, queueID, offset, err)
+		}
+		return e, nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return Entry{}, fmt.Errorf("cq: get %s/%d@%d: %w", topic, queueID, offset, err)
 	}
 	q, err := s.openQueue(topic, queueID)
 	if err != nil {
