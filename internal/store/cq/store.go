@@ -157,26 +157,30 @@ func (q *queueIter) next() (Entry, bool, error) {
 // seekGE positions at the first entry with offset >= offset.
 func (q *queueIter) seekGE(offset int64) (Entry, bool, error) {
 	offset = max(offset, 0)
-	// The row that can hold offset is the last one keyed at or below it.
-	var valid bool
-	if offset == math.MaxInt64 {
-		valid = q.it.Last()
-	} else {
-		valid = q.it.SeekLT(q.seekKey(offset + 1))
+	// Most seeks land on a row keyed at offset (every single-entry row, a
+	// group's first entry); otherwise the row before may hold it.
+	ok, err := q.load(q.it.SeekGE(q.seekKey(offset)))
+	if err != nil || (ok && q.base == offset) {
+		if !ok {
+			return Entry{}, false, err
+		}
+		return q.cur(), true, nil
 	}
-	ok, err := q.load(valid)
+	// The row under the iterator (if any) starts above offset; the one
+	// before starts below it.
+	prev, err := q.load(q.it.Prev())
 	switch {
 	case err != nil:
 		return Entry{}, false, err
-	case !ok:
-		// Every row starts above offset.
-		return q.first()
-	case offset-q.base < int64(q.n):
-		q.i = int(max(offset-q.base, 0))
+	case prev && offset-q.base < int64(q.n):
+		q.i = int(offset - q.base)
 		return q.cur(), true, nil
+	case prev:
+		ok, err = q.load(q.it.Next())
+	default:
+		ok, err = q.load(q.it.First())
 	}
-	// The row ends below offset: the next one starts above it.
-	if ok, err = q.load(q.it.Next()); !ok {
+	if !ok {
 		return Entry{}, false, err
 	}
 	return q.cur(), true, nil
