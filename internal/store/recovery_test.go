@@ -285,8 +285,8 @@ func TestLMQNextOffsetsAfterCleanAndUncleanStops(t *testing.T) {
 }
 
 // TestRecoverWhenTheLogStartsAtItsEnd: retention deleted every segment but
-// the last, then a crash lost both the dispatch checkpoint and the
-// unsynced records of the last segment. The log now starts where it ends,
+// the last, then a crash during its forget pass lost both the dispatch
+// checkpoint and the unsynced records of the last segment. The log now starts where it ends,
 // below which nothing can be read; the store opens (it failed every start
 // with "dispatch: no progress"), moves the checkpoint there and takes
 // puts again.
@@ -310,11 +310,19 @@ func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
 		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
 	}
 	waitDispatched(t, s)
-	res, err := s.Retain()
-	if err != nil || res.SegmentsDeleted == 0 {
-		t.Fatalf("retention: %+v, %v", res, err)
+	// The crash comes during the pass that forgets the deleted segments'
+	// rows: its end syncs the log (see dispatch's dropLastEntries).
+	var fs *vfs.Mem
+	var kv *pebblevfs.MemFS
+	s.forgetStepped = func() {
+		if fs == nil {
+			fs, kv = e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
+		}
 	}
-	fs, kv := e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
+	res, err := s.Retain()
+	if err != nil || res.SegmentsDeleted == 0 || fs == nil {
+		t.Fatalf("retention: %+v, %v; crashed during it %v", res, err, fs != nil)
+	}
 	_ = s.Close()
 
 	e = &env{fs: fs, kvfs: kv, now: e.now}

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	pebblevfs "github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/index"
@@ -323,5 +326,48 @@ func TestCutShortPassStillRemovesEmptiedLMQs(t *testing.T) {
 	}
 	if probes, err := s.cq.LMQProbes(); err != nil || len(probes) != 0 {
 		t.Fatalf("LMQs still listed for a check: %v, %v", probes, err)
+	}
+}
+
+// TestMaxOffsetSurvivesACrashAfterRetention: retention forgets every entry
+// of a queue but one written since, whose record is not yet synced, and a
+// crash then loses that record. The queue's max offset must not go back
+// (consumers' committed offsets refer to it): the pass's end syncs the log
+// before it lets the last forgotten entry go for the later one. Without
+// that, the row went in the pass and the queue restarted at offset 0.
+func TestMaxOffsetSurvivesACrashAfterRetention(t *testing.T) {
+	e := newEnv()
+	cfg := func(c *Config) {
+		c.SegmentSize = 64 << 10
+		c.DiskMaxUsedRatio = 0.75
+		c.DiskUsage = func() (float64, error) { return 0.9, nil }
+		c.RetentionInterval = -1
+		c.DeleteSegmentsMax = 1
+	}
+	s := e.open(t, cfg)
+	mustPut(t, s, msg("Q", 0, "old"))
+	for s.commit.WriteOffset() < 64<<10 {
+		mustPut(t, s, msg("Fill", 0, strings.Repeat("x", 64)))
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, msg("Q", 0, "new")) // offset 1, in the log's unsynced tail
+	waitDispatched(t, s)
+	if res, err := s.Retain(); err != nil || res.SegmentsDeleted != 1 {
+		t.Fatalf("retention: %+v, %v", res, err)
+	}
+	if err := s.kv.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	fs, kv := e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
+	_ = s.Close()
+	s = (&env{fs: fs, kvfs: kv}).open(t, cfg)
+	defer s.Close()
+	if max, err := s.MaxOffset("Q", 0); err != nil || max != 2 {
+		t.Fatalf("queue max offset after the crash %d, %v; want 2", max, err)
+	}
+	if r := mustPut(t, s, msg("Q", 0, "after")); r.QueueOffsets[0] != 2 {
+		t.Fatalf("the next put got offset %d, want 2", r.QueueOffsets[0])
 	}
 }

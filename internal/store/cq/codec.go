@@ -21,12 +21,13 @@
 // over the queue alone, never a commitlog read per probe.
 //
 // A row holds a run of consecutive entries (a group), keyed by the first one's
-// offset: dispatch writes one row per topic queue and dispatch pass (PutGroup)
-// instead of one per message, which halves the rows a plain message costs
-// pebble (inserts, flushes, compactions; docs/benchmarks.md, "Tenth
-// session"). Rows of one entry, which stores written before groups hold and
-// which LMQs still get (Put), are groups of one. Rows never overlap: readers
-// find the entry at offset o in the last row keyed at or below o.
+// offset: dispatch writes one row per topic queue and run of a dispatched
+// chunk, up to 128 entries (PutGroup), instead of one per message, which
+// halves the rows a plain message costs pebble (inserts, flushes,
+// compactions; docs/benchmarks.md, "Tenth session"). Rows of one entry,
+// which stores written before groups hold and which LMQs still get (Put),
+// are groups of one. Rows never overlap (package dispatch keeps it so):
+// the entry at offset o is in the last row keyed at or below o, if any.
 //
 // # LMQ registry rows
 //

@@ -161,9 +161,13 @@ func (s *Store) DeriveLMQNext(workers int, fn func(name string, next int64)) (in
 						rowErr = cmp.Or(rowErr, err)
 						continue
 					}
-					if n, err := GroupLen(v); err == nil {
-						out = append(out, found{name, int64(binary.BigEndian.Uint64(k[len(prefix):])) + int64(n)})
+					// A torn value still says where its row starts: restart
+					// after that rather than at 0, over the rows.
+					n, err := GroupLen(v)
+					if err != nil {
+						n = 1
 					}
+					out = append(out, found{name, int64(binary.BigEndian.Uint64(k[len(prefix):])) + int64(n)})
 				}
 				results <- out
 			}

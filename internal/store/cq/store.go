@@ -246,7 +246,7 @@ func (q *queueIter) firstWhere(lo int64, last Entry, pred func(Entry) bool) (Ent
 type span struct {
 	empty bool  // no rows at all
 	min   Entry // first entry with PhyOffset >= minPhy (valid if min.QueueOffset < max)
-	last  Entry // last row
+	last  Entry // last entry
 	max   int64 // last.QueueOffset + 1, or 0 if empty
 	// minOff is the logical min offset: min.QueueOffset, or max when every
 	// row points below minPhy (the queue is logically empty).
@@ -289,24 +289,90 @@ func (q *queueIter) span(minPhy int64) (span, error) {
 // the row's key), or ok false when no row holds it. Forgetting uses it to
 // cut a group that straddles what it deletes.
 func (s *Store) RowAt(topic string, queueID int32, offset int64) (entries []Entry, ok bool, err error) {
-	if offset < 0 || offset == math.MaxInt64 {
-		return nil, false, nil
-	}
-	q, err := s.openQueue(topic, queueID)
+	f, err := s.NewRowFinder()
 	if err != nil {
 		return nil, false, err
 	}
-	ok, err = q.load(q.it.SeekLT(q.seekKey(offset + 1)))
-	if ok && offset-q.base < int64(q.n) {
-		entries = make([]Entry, q.n)
-		for i := range entries {
-			entries[i] = GroupEntry(q.row, q.base, i)
-		}
+	entries, ok, err = f.RowAt(topic, queueID, offset)
+	return entries, ok, errors.Join(err, f.Close())
+}
+
+// RowFinder finds the rows holding given entries, for forgetting: one
+// iterator over every consume queue serves all of a batch's lookups. It
+// sees the rows committed when it was made.
+type RowFinder struct {
+	it  *pebble.Iterator
+	key []byte
+}
+
+// NewRowFinder returns a RowFinder; Close it.
+func (s *Store) NewRowFinder() (*RowFinder, error) {
+	lower := []byte{kvdb.PrefixCQ}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: kvdb.PrefixEnd(lower)})
+	if err != nil {
+		return nil, fmt.Errorf("cq: iterate rows: %w", err)
 	}
-	if err = errors.Join(err, q.close()); err != nil {
-		return nil, false, fmt.Errorf("cq: row at %s/%d@%d: %w", topic, queueID, offset, err)
+	return &RowFinder{it: it}, nil
+}
+
+// Close releases the iterator.
+func (f *RowFinder) Close() error {
+	if err := f.it.Close(); err != nil {
+		return fmt.Errorf("cq: close row iterator: %w", err)
 	}
-	return entries, entries != nil, nil
+	return nil
+}
+
+// row positions on the row that holds offset and returns its value and
+// first offset. The value is valid until the next call.
+func (f *RowFinder) row(topic string, queueID int32, offset int64) (v []byte, first int64, ok bool, err error) {
+	if err := checkQueue(topic, queueID); err != nil {
+		return nil, 0, false, err
+	}
+	if offset < 0 || offset == math.MaxInt64 {
+		return nil, 0, false, nil
+	}
+	f.key = AppendKey(f.key[:0], topic, queueID, offset+1)
+	prefix := f.key[:len(f.key)-8]
+	if !f.it.SeekLT(f.key) {
+		return nil, 0, false, f.it.Error()
+	}
+	k := f.it.Key()
+	if len(k) != len(prefix)+8 || string(k[:len(prefix)]) != string(prefix) {
+		return nil, 0, false, nil // another queue's row: none of this one's is at or below offset
+	}
+	if v, err = f.it.ValueAndErr(); err != nil {
+		return nil, 0, false, fmt.Errorf("cq: read %s/%d: %w", topic, queueID, err)
+	}
+	n, err := GroupLen(v)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("%s/%d@%d: %w", topic, queueID, offset, err)
+	}
+	first = int64(binary.BigEndian.Uint64(k[len(prefix):]))
+	if offset-first >= int64(n) {
+		return nil, 0, false, nil // the row ends below offset
+	}
+	return v, first, true, nil
+}
+
+// RowAt is Store.RowAt on the finder's iterator.
+func (f *RowFinder) RowAt(topic string, queueID int32, offset int64) (entries []Entry, ok bool, err error) {
+	v, first, ok, err := f.row(topic, queueID, offset)
+	if !ok {
+		return nil, false, err
+	}
+	entries = make([]Entry, len(v)/ValueLen)
+	for i := range entries {
+		entries[i] = GroupEntry(v, first, i)
+	}
+	return entries, true, nil
+}
+
+// RowStart returns the offset of the first entry of the row that holds
+// offset, without decoding the row.
+func (f *RowFinder) RowStart(topic string, queueID int32, offset int64) (first int64, ok bool, err error) {
+	_, first, ok, err = f.row(topic, queueID, offset)
+	return first, ok, err
 }
 
 // MaxOffset returns one past the queue's last entry, or 0 if it has none.

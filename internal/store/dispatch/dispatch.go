@@ -13,11 +13,14 @@
 // over every queue.
 //
 // A chunk of records, its dispatch-log row and the new checkpoint go into
-// one pebble batch, so derived state and checkpoint never disagree; and
-// since every key is a pure function of its record, replaying a record
-// writes the same keys again (replay is idempotent; a replayed chunk may
-// be cut differently, but its rows replace exactly the ones lost with the
-// checkpoint).
+// one pebble batch, so derived state and checkpoint never disagree: no row
+// of a record at or after the checkpoint exists, and the checkpoint moves
+// back only through TruncateFrom, which deletes such rows first. A replayed
+// chunk may so be cut differently from the lost one, and its consume-queue
+// groups (one row per queue and run of a chunk) differently too, without
+// overlapping anything. Moving the checkpoint back without TruncateFrom
+// would let a replay write groups overlapping older ones: readers would
+// then return entries twice.
 package dispatch
 
 import (
@@ -277,7 +280,7 @@ func (d *Dispatcher) addEntry(b *pebble.Batch, topic string, queue int32, e cq.E
 	}
 	q := queueID{topic, queue}
 	run := d.runs[q]
-	if n := len(run); n > 0 && run[n-1].QueueOffset+1 != e.QueueOffset {
+	if n := len(run); n == maxRun || (n > 0 && run[n-1].QueueOffset+1 != e.QueueOffset) {
 		if _, err := cq.PutGroup(b, topic, queue, run); err != nil {
 			return err
 		}
@@ -308,6 +311,12 @@ func (d *Dispatcher) flushRuns(b *pebble.Batch) error {
 
 // maxIdleRuns bounds the queues whose run slices are kept between chunks.
 const maxIdleRuns = 1024
+
+// maxRun caps a group: 3.5 KiB of entries, within one 4 KiB block. A read
+// of one entry loads its whole row, and a 4 MiB chunk of small messages to
+// one queue would otherwise make a row of 45,000 entries (1.3 MB), which a
+// pull of 32 read whole (about 1 ms instead of 10 us).
+const maxRun = 128
 
 // dropRuns forgets the runs of a chunk whose batch is discarded.
 func (d *Dispatcher) dropRuns() {
@@ -671,10 +680,12 @@ func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 // offsets refer to it). It points below the commit log's min offset, so
 // readers treat the queue as logically empty (min = max). LMQs are not
 // kept: an expired LMQ is removed together with its offsets. Each step
-// deletes a topic queue's entries below the last one it forgot, with the
-// log rows that listed them; whether that last entry goes too is decided
-// by Finish, once every step is done. A pass cut short (a crash, an error)
-// so leaves at most one entry per queue, as a pass in one go did.
+// deletes a topic queue's rows below the one holding the last entry it
+// forgot, with the log rows that listed them; what becomes of that row is
+// decided by Finish, once every step is done (dropLastEntries): it goes,
+// or it is cut to its last entry. A pass cut short (a crash, an error) so
+// leaves at most one row per queue (up to maxRun entries), which the next
+// pass deletes.
 type Forgetting struct {
 	d    *Dispatcher
 	off  int64
@@ -736,6 +747,13 @@ func (g *Forgetting) Finish() ([]string, error) {
 		return nil, errors.New("dispatch: finish of an unfinished forget")
 	}
 	d, f := g.d, g.f
+	if d.cfg.Log != nil {
+		// Sync the later entries' records first (outside the lock: an
+		// fsync can take a while), so that dropLastEntries may count them.
+		// A failed sync is the log's to report (it refuses writes from
+		// then on); the rows it would have let go then stay.
+		_ = d.cfg.Log.Flush()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.dropLastEntries(f); err != nil {
@@ -744,27 +762,37 @@ func (g *Forgetting) Finish() ([]string, error) {
 	return g.LMQs(), nil
 }
 
-// dropLastEntries deletes the last forgotten entry of each topic queue f
-// saw when the queue has later entries now (the steps deleted the ones
-// below it). Without later entries it stays: it holds the max offset.
+// dropLastEntries settles, for each topic queue f saw, the row holding its
+// last forgotten entry (the steps deleted the rows below it). A queue's
+// entries up to that one belong to forgotten records (its offsets follow
+// the commit log), so:
 //
-// The entry's row may be a group. Its entries up to the last forgotten one
-// belong to forgotten records (a queue's offsets follow the commit log);
-// entries after it, which only a forget bound inside a dispatched chunk
-// leaves there, are live and stay, re-keyed at the first of them.
+//   - entries after it in the row, which only a forget bound inside a
+//     dispatched chunk leaves there, are live: they stay, re-keyed at the
+//     first of them;
+//   - otherwise the row goes once the queue has a later entry whose record
+//     is synced; until then its last entry stays alone, holding the max
+//     offset, which must never go back (consumers' committed offsets refer
+//     to it). A later entry of an unsynced record does not count: a crash
+//     can lose it, and the queue would then restart at offset 0.
 func (d *Dispatcher) dropLastEntries(f *forgetter) error {
 	b := d.db.NewBatch()
 	defer b.Close()
+	synced := int64(math.MaxInt64)
+	if d.cfg.Log != nil {
+		synced = d.cfg.Log.FlushedOffset()
+	}
 	for q, last := range f.last {
 		row, ok, err := d.cfg.CQ.RowAt(q.topic, q.queue, last)
-		if err != nil {
+		if err != nil && !errors.Is(err, cq.ErrCorrupt) {
 			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", q.topic, q.queue, last, err)
 		}
 		if !ok {
-			continue // gone already (an earlier pass)
+			continue // gone already (an earlier pass), or torn: left as before groups
 		}
 		first := row[0].QueueOffset
-		if live := row[last-first+1:]; len(live) > 0 {
+		live := row[last-first+1:]
+		if len(live) > 0 {
 			if err := b.Delete(cq.Key(q.topic, q.queue, first), nil); err != nil {
 				return err
 			}
@@ -773,14 +801,21 @@ func (d *Dispatcher) dropLastEntries(f *forgetter) error {
 			}
 			continue
 		}
-		max, err := d.cfg.CQ.MaxOffset(q.topic, q.queue)
+		later, err := d.cfg.CQ.Range(q.topic, q.queue, last+1, 1)
 		if err != nil {
-			return fmt.Errorf("dispatch: max offset of %s-%d: %w", q.topic, q.queue, err)
+			return fmt.Errorf("dispatch: entry after %s-%d@%d: %w", q.topic, q.queue, last, err)
 		}
-		if max > last+1 {
-			if err := b.Delete(cq.Key(q.topic, q.queue, first), nil); err != nil {
-				return err
+		switch {
+		case len(later) == 1 && later[0].PhyOffset < synced:
+			err = b.Delete(cq.Key(q.topic, q.queue, first), nil)
+		case len(row) > 1:
+			// Keep the last entry alone, as before groups.
+			if err = b.Delete(cq.Key(q.topic, q.queue, first), nil); err == nil {
+				_, err = cq.Put(b, q.topic, q.queue, row[len(row)-1])
 			}
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -880,18 +915,27 @@ func (f *forgetter) hold(k []byte) (deleteNow bool) {
 // is no harm). A truncation's trims go into b as well, so that a crash
 // never leaves a row's entries of lost records behind the log rows that
 // named them.
-func (f *forgetter) deleteBelowLast(b *pebble.Batch, rows *cq.Store) error {
+func (f *forgetter) deleteBelowLast(b *pebble.Batch, cqs *cq.Store) error {
 	for _, name := range f.fresh {
 		if err := cq.SetLMQProbe(b, name); err != nil {
 			return err
 		}
 	}
 	f.fresh = f.fresh[:0]
+	if len(f.trims) == 0 && len(f.touched) == 0 {
+		return nil
+	}
+	rows, err := cqs.NewRowFinder()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for _, t := range f.trims {
 		// The row may start at the offset, then the batch deletes it, or
-		// below it: it keeps what lies below.
+		// below it: it keeps what lies below. A torn row is left to the
+		// deletions, as before groups.
 		row, ok, err := rows.RowAt(t.q.topic, t.q.queue, t.offset)
-		if err != nil {
+		if err != nil && !errors.Is(err, cq.ErrCorrupt) {
 			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", t.q.topic, t.q.queue, t.offset, err)
 		}
 		if ok && row[0].QueueOffset < t.offset {
@@ -903,12 +947,12 @@ func (f *forgetter) deleteBelowLast(b *pebble.Batch, rows *cq.Store) error {
 	f.trims = f.trims[:0]
 	for q := range f.touched {
 		from, last := f.from[q], f.last[q]
-		row, ok, err := rows.RowAt(q.topic, q.queue, last)
-		if err != nil {
+		start, ok, err := rows.RowStart(q.topic, q.queue, last)
+		if err != nil && !errors.Is(err, cq.ErrCorrupt) {
 			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", q.topic, q.queue, last, err)
 		}
 		if ok {
-			last = row[0].QueueOffset
+			last = start
 		}
 		if last > from {
 			if err := b.DeleteRange(cq.Key(q.topic, q.queue, from), cq.Key(q.topic, q.queue, last), nil); err != nil {

@@ -472,8 +472,8 @@ func TestForgetStepBoundsRecords(t *testing.T) {
 }
 
 // TestRunsBecomeGroups: a chunk's entries of a topic queue are written as
-// one row per run of consecutive offsets, a gap starting the next run, and
-// the runs of different queues stay apart.
+// one row per run of consecutive offsets, a gap or maxRun entries starting
+// the next run, and the runs of different queues stay apart.
 func TestRunsBecomeGroups(t *testing.T) {
 	d, pdb, c := newLogTestDispatcherCQ(t)
 	b := pdb.NewBatch()
@@ -482,6 +482,11 @@ func TestRunsBecomeGroups(t *testing.T) {
 		off   int64
 	}{{0, 5}, {0, 6}, {1, 0}, {0, 7}, {0, 9}, {1, 1}, {0, 10}} {
 		if err := d.addEntry(b, "T", e.queue, cq.Entry{QueueOffset: e.off, PhyOffset: 100*int64(e.queue) + e.off}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 300 { // more than a row takes
+		if err := d.addEntry(b, "T", 2, cq.Entry{QueueOffset: int64(i), PhyOffset: 200 + int64(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -498,7 +503,7 @@ func TestRunsBecomeGroups(t *testing.T) {
 		queue int32
 		first int64
 		n     int
-	}{{0, 5, 3}, {0, 9, 2}, {1, 0, 2}} {
+	}{{0, 5, 3}, {0, 9, 2}, {1, 0, 2}, {2, 0, maxRun}, {2, maxRun, maxRun}, {2, 2 * maxRun, 300 - 2*maxRun}} {
 		row, ok, err := c.RowAt("T", want.queue, want.first)
 		if err != nil || !ok || row[0].QueueOffset != want.first || len(row) != want.n {
 			t.Fatalf("row at T/%d@%d: %v, %v, %v; want %d entries from there", want.queue, want.first, row, ok, err, want.n)
@@ -518,4 +523,75 @@ func TestRunsBecomeGroups(t *testing.T) {
 		t.Fatalf("second flush: %v, empty %v", err, b2.Empty())
 	}
 	_ = b2.Close()
+}
+
+// TestForgetGroupsKeepsTheLastEntryAlone: forgetting every record of a
+// queue written in groups deletes the groups below the row of its last
+// forgotten entry and, once Finish runs, keeps that entry alone (the max
+// offset); forgetting records of a later group cuts that group and re-keys
+// its live tail; with a later entry, the kept entry goes.
+func TestForgetGroupsKeepsTheLastEntryAlone(t *testing.T) {
+	d, pdb, c := newLogTestDispatcherCQ(t)
+	chunk := chunkLog{first: -1}
+	b := pdb.NewBatch()
+	var all []cq.Entry
+	for i := range 25 { // rows [0,10) [10,20) [20,25)
+		e := cq.Entry{QueueOffset: int64(i), PhyOffset: int64(100 * (i + 1)), Size: 10}
+		all = append(all, e)
+		chunk.add(e.PhyOffset, appendKey(nil, cq.Key("T", 0, e.QueueOffset)))
+	}
+	for _, r := range [][2]int{{0, 10}, {10, 20}, {20, 25}} {
+		if _, err := cq.PutGroup(b, "T", 0, all[r[0]:r[1]]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chunk.flush(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	offsets := func() (out []int64) {
+		es, err := c.Range("T", 0, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			out = append(out, e.QueueOffset)
+		}
+		return out
+	}
+	rows := func() (starts []int64) {
+		for _, o := range offsets() {
+			if row, ok, _ := c.RowAt("T", 0, o); ok && row[0].QueueOffset == o {
+				starts = append(starts, o)
+			}
+		}
+		return starts
+	}
+	// Forget the records of offsets 0..14: rows [0,10) go, [10,20) keeps
+	// 15..19, re-keyed at 15.
+	g := d.Forget(100 * 16)
+	if _, err := g.Step(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := offsets(), []int64{15, 16, 17, 18, 19, 20, 21, 22, 23, 24}; !slices.Equal(got, want) {
+		t.Fatalf("entries after forgetting 0..14: %v, want %v", got, want)
+	}
+	if got := rows(); !slices.Equal(got, []int64{15, 20}) {
+		t.Fatalf("row starts %v, want [15 20]", got)
+	}
+	// Forget everything: the last entry stays, alone.
+	if _, err := d.ForgetBelow(100 * 26); err != nil {
+		t.Fatal(err)
+	}
+	if got := offsets(); !slices.Equal(got, []int64{24}) {
+		t.Fatalf("entries after forgetting every record: %v, want [24] alone", got)
+	}
+	if max, err := c.MaxOffset("T", 0); err != nil || max != 25 {
+		t.Fatalf("max offset %d, %v; want 25", max, err)
+	}
 }
