@@ -285,11 +285,12 @@ func TestLMQNextOffsetsAfterCleanAndUncleanStops(t *testing.T) {
 }
 
 // TestRecoverWhenTheLogStartsAtItsEnd: retention deleted every segment but
-// the last, then a crash during its forget pass lost both the dispatch
-// checkpoint and the unsynced records of the last segment. The log now starts where it ends,
-// below which nothing can be read; the store opens (it failed every start
-// with "dispatch: no progress"), moves the checkpoint there and takes
-// puts again.
+// the last, a crash during its forget pass lost the unsynced records of the
+// last segment, and the derived state was then deleted to be rebuilt (as
+// design.md advises before going back to an older build). The log starts
+// where it ends, the checkpoint is 0, and below the log's start nothing can
+// be read: the store opens (it failed every start with "dispatch: no
+// progress"), moves the checkpoint there and takes puts again.
 func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
 	e := newEnv()
 	var clock atomic.Int64
@@ -310,8 +311,7 @@ func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
 		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
 	}
 	waitDispatched(t, s)
-	// The crash comes during the pass that forgets the deleted segments'
-	// rows: its end syncs the log (see dispatch's dropLastEntries).
+	// The crash comes during the forget pass: its end syncs the log.
 	var fs *vfs.Mem
 	var kv *pebblevfs.MemFS
 	s.forgetStepped = func() {
@@ -324,6 +324,9 @@ func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
 		t.Fatalf("retention: %+v, %v; crashed during it %v", res, err, fs != nil)
 	}
 	_ = s.Close()
+	if err := kv.RemoveAll("data/kv"); err != nil {
+		t.Fatal(err)
+	}
 
 	e = &env{fs: fs, kvfs: kv, now: e.now}
 	s = e.open(t, cfg)

@@ -67,6 +67,7 @@ func (s *Store) retain() (RetentionResult, error) {
 	s.retainMu.Lock()
 	defer s.retainMu.Unlock()
 	var res RetentionResult
+	kvSynced := false
 	now := s.cfg.Now().UnixMilli()
 	for res.SegmentsDeleted < s.cfg.DeleteSegmentsMax {
 		segs := s.commit.Segments()
@@ -91,6 +92,16 @@ func (s *Store) retain() (RetentionResult, error) {
 		// would point at nothing, and replay could not rebuild it.
 		if segs[1].Base > s.dispatched.Load() {
 			break
+		}
+		// Nor before that derived state, and the checkpoint past it, are
+		// durable: pebble is written without syncs, and a crash that lost
+		// them after the segment went would leave queues whose entries
+		// replay cannot rebuild (a queue's max offset then went back).
+		if !kvSynced {
+			if err := s.kv.Sync(); err != nil {
+				return res, err
+			}
+			kvSynced = true
 		}
 		min, err := s.commit.DeleteOldest()
 		if err != nil {
@@ -156,6 +167,12 @@ func (s *Store) forgetBelow(min int64, paced bool) ([]string, error) {
 			time.Sleep(time.Since(start))
 		}
 	}
+	// Finish lets a queue's last forgotten entry go only for a later one
+	// whose record is synced: sync now, before holding dispatch (an fsync
+	// can take a while), so that every record dispatched so far counts.
+	// A failed sync is the log's to report (it refuses writes from then
+	// on); the entries it would have let go then stay.
+	_ = s.commit.Flush()
 	// Under dispatchMu: a dispatch pass that committed rows this deletes
 	// must not move the cache after the clear (an LMQ loses all its rows).
 	// Passes between the steps only wrote rows of later records.

@@ -691,3 +691,32 @@ func TestPutGroupValidation(t *testing.T) {
 		t.Errorf("Get in a torn group = %v, want ErrCorrupt", err)
 	}
 }
+
+// TestTornRowAfterAGroup: a torn value stops the reads that need it, not
+// the reads inside the group before it.
+func TestTornRowAfterAGroup(t *testing.T) {
+	db, s := openTest(t)
+	b := db.Pebble().NewBatch()
+	var g []Entry
+	for i := range 10 {
+		g = append(g, Entry{QueueOffset: int64(i), PhyOffset: int64(100 * i)})
+	}
+	if _, err := PutGroup(b, "T", 0, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Set(Key("T", 0, 10), make([]byte, ValueLen+1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+	if es, err := s.Range("T", 0, 5, 3); err != nil || len(es) != 3 || es[0].PhyOffset != 500 {
+		t.Fatalf("Range(5, 3) inside the group: %v, %v", es, err)
+	}
+	if e, err := s.Get("T", 0, 5); err != nil || e.PhyOffset != 500 {
+		t.Fatalf("Get(5) inside the group: %+v, %v", e, err)
+	}
+	if _, err := s.Range("T", 0, 5, 10); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Range(5, 10) into the torn row: %v, want ErrCorrupt", err)
+	}
+}

@@ -90,18 +90,28 @@ func (q *queueIter) close() error {
 	return nil
 }
 
-// load takes the row under the iterator, or reports (false, err) when the
-// iterator is exhausted.
-func (q *queueIter) load(valid bool) (bool, error) {
+// keyOf reads the first offset of the row under the iterator, or reports
+// (false, err) when the iterator is exhausted. It does not read the value.
+func (q *queueIter) keyOf(valid bool) (int64, bool, error) {
 	if !valid {
 		if err := q.it.Error(); err != nil {
-			return false, fmt.Errorf("cq: read %s/%d: %w", q.topic, q.queue, err)
+			return 0, false, fmt.Errorf("cq: read %s/%d: %w", q.topic, q.queue, err)
 		}
-		return false, nil
+		return 0, false, nil
 	}
 	k := q.it.Key()
 	if len(k) != len(q.prefix)+8 {
-		return false, fmt.Errorf("%w: %s/%d key %x", ErrCorrupt, q.topic, q.queue, k)
+		return 0, false, fmt.Errorf("%w: %s/%d key %x", ErrCorrupt, q.topic, q.queue, k)
+	}
+	return int64(binary.BigEndian.Uint64(k[len(q.prefix):])), true, nil
+}
+
+// load takes the row under the iterator, or reports (false, err) when the
+// iterator is exhausted.
+func (q *queueIter) load(valid bool) (bool, error) {
+	base, ok, err := q.keyOf(valid)
+	if !ok {
+		return false, err
 	}
 	v, err := q.it.ValueAndErr()
 	if err != nil {
@@ -111,8 +121,7 @@ func (q *queueIter) load(valid bool) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s/%d: %w", q.topic, q.queue, err)
 	}
-	q.row, q.n, q.i = v, n, 0
-	q.base = int64(binary.BigEndian.Uint64(k[len(q.prefix):]))
+	q.row, q.n, q.i, q.base = v, n, 0, base
 	return true, nil
 }
 
@@ -158,10 +167,16 @@ func (q *queueIter) next() (Entry, bool, error) {
 func (q *queueIter) seekGE(offset int64) (Entry, bool, error) {
 	offset = max(offset, 0)
 	// Most seeks land on a row keyed at offset (every single-entry row, a
-	// group's first entry); otherwise the row before may hold it.
-	ok, err := q.load(q.it.SeekGE(q.seekKey(offset)))
-	if err != nil || (ok && q.base == offset) {
-		if !ok {
+	// group's first entry); otherwise the row before may hold it. The
+	// row landed on is read only if it is the one: a torn row after a
+	// group must not fail reads inside the group.
+	valid := q.it.SeekGE(q.seekKey(offset))
+	base, ok, err := q.keyOf(valid)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if ok && base == offset {
+		if ok, err = q.load(valid); !ok {
 			return Entry{}, false, err
 		}
 		return q.cur(), true, nil

@@ -164,9 +164,10 @@ func (d *Dispatcher) dispatchTo(end int64, arrivals map[arrivalKey]int64) error 
 		}
 		if pos >= end {
 			// Nothing left to read: the log starts at its end. Retention
-			// deleted segments, then a crash lost the checkpoint and the
-			// unsynced records after them; reading would make no
-			// progress and fail every start.
+			// deleted segments, a crash lost the unsynced records after
+			// them, and the checkpoint is below (the derived state was
+			// deleted to be rebuilt); reading would make no progress and
+			// fail every start.
 			return d.setCheckpoint(pos, pebble.NoSync)
 		}
 		segEnd := (pos/seg + 1) * seg
@@ -684,8 +685,8 @@ func (d *Dispatcher) ForgetBelow(off int64) ([]string, error) {
 // forgot, with the log rows that listed them; what becomes of that row is
 // decided by Finish, once every step is done (dropLastEntries): it goes,
 // or it is cut to its last entry. A pass cut short (a crash, an error) so
-// leaves at most one row per queue (up to maxRun entries), which the next
-// pass deletes.
+// leaves at most one row per queue (up to maxRun entries), which stays
+// until a later pass forgets entries of that queue.
 type Forgetting struct {
 	d    *Dispatcher
 	off  int64
@@ -739,21 +740,16 @@ func (g *Forgetting) Step(maxBatch int) (done bool, err error) {
 	return g.done, nil
 }
 
-// Finish deletes the kept last entries of the queues that have later
-// entries now, and returns the LMQs that lost entries. Call it once Step
-// has reported done.
+// Finish settles the row holding each topic queue's last forgotten entry
+// (dropLastEntries: it goes if the queue has a later entry of a synced
+// record, else it is cut to that last entry) and returns the LMQs that
+// lost entries. Call it once Step has reported done, after syncing the
+// commit log, so that the later entries dispatched so far count.
 func (g *Forgetting) Finish() ([]string, error) {
 	if !g.done {
 		return nil, errors.New("dispatch: finish of an unfinished forget")
 	}
 	d, f := g.d, g.f
-	if d.cfg.Log != nil {
-		// Sync the later entries' records first (outside the lock: an
-		// fsync can take a while), so that dropLastEntries may count them.
-		// A failed sync is the log's to report (it refuses writes from
-		// then on); the rows it would have let go then stay.
-		_ = d.cfg.Log.Flush()
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.dropLastEntries(f); err != nil {

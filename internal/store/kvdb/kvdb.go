@@ -29,7 +29,9 @@
 //
 // Everything here can be rebuilt from the commitlog, and a checkpoint says how
 // far it got; so writes are not synced (pebble.NoSync): a crash loses at most
-// the tail, which recovery re-dispatches. (The 'e' rows are bookkeeping of
+// the tail, which recovery re-dispatches, as long as its records are still
+// in the commitlog (retention syncs before it deletes a segment, whose
+// records could not be re-dispatched). (The 'e' rows are bookkeeping of
 // retention; each is written in the batch whose deletions it stands for, so
 // a lost row comes with lost deletions, which the next pass redoes.) The
 // WAL is still written so that a process crash without an OS crash loses
