@@ -292,44 +292,11 @@ func TestLMQNextOffsetsAfterCleanAndUncleanStops(t *testing.T) {
 // be read: the store opens (it failed every start with "dispatch: no
 // progress"), moves the checkpoint there and takes puts again.
 func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
-	e := newEnv()
-	var clock atomic.Int64
-	clock.Store(10_000_000)
-	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
-	cfg := func(c *Config) {
-		c.SegmentSize = 4096
-		c.FileReservedTime = time.Hour
-		c.DiskMaxUsedRatio = -1
-		c.RetentionInterval = -1
-	}
-	s := e.open(t, cfg)
-	for i := range 150 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i)))
-	}
-	clock.Add(2 * time.Hour.Milliseconds())
-	for i := range 5 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
-	}
-	waitDispatched(t, s)
-	// The crash comes during the forget pass: its end syncs the log.
-	var fs *vfs.Mem
-	var kv *pebblevfs.MemFS
-	s.forgetStepped = func() {
-		if fs == nil {
-			fs, kv = e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
-		}
-	}
-	res, err := s.Retain()
-	if err != nil || res.SegmentsDeleted == 0 || fs == nil {
-		t.Fatalf("retention: %+v, %v; crashed during it %v", res, err, fs != nil)
-	}
-	_ = s.Close()
-	if err := kv.RemoveAll("data/kv"); err != nil {
+	e, cfg, _, res := crashDuringRetention(t)
+	if err := e.kvfs.RemoveAll("data/kv"); err != nil {
 		t.Fatal(err)
 	}
-
-	e = &env{fs: fs, kvfs: kv, now: e.now}
-	s = e.open(t, cfg)
+	s := e.open(t, cfg)
 	min, end := s.commit.MinOffset(), s.commit.WriteOffset()
 	if min != end || min != res.MinOffset {
 		t.Fatalf("after the crash the log spans [%d, %d), want it empty at %d", min, end, res.MinOffset)
@@ -348,4 +315,50 @@ func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
 	}
 	s = e.open(t, cfg)
 	_ = s.Close()
+}
+
+// crashDuringRetention puts 150 records to queue R-0 in 4 KiB segments,
+// lets them expire, puts 5 more and runs retention, taking the crash state
+// (what was synced) during the pass that forgets the deleted segments'
+// rows, after the segments went. It returns an env over that state, the
+// config to open it with, R-0's entries before the pass and the pass's
+// result. The crash loses the last segment's records: the pass's end
+// would sync them.
+func crashDuringRetention(t *testing.T) (*env, func(*Config), []cq.Entry, RetentionResult) {
+	t.Helper()
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	cfg := func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+	}
+	s := e.open(t, cfg)
+	defer s.Close()
+	for i := range 150 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i)))
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 5 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
+	}
+	waitDispatched(t, s)
+	before, err := s.cq.Range("R", 0, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crashed *env
+	s.forgetStepped = func() {
+		if crashed == nil {
+			crashed = &env{fs: e.fs.Crash(), kvfs: e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{}), now: e.now}
+		}
+	}
+	res, err := s.Retain()
+	if err != nil || res.SegmentsDeleted == 0 || crashed == nil {
+		t.Fatalf("retention: %+v, %v; crashed during it %v", res, err, crashed != nil)
+	}
+	return crashed, cfg, before, res
 }

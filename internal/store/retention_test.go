@@ -13,7 +13,6 @@ import (
 
 	"github.com/bolidemq/bolide/internal/message"
 	"github.com/bolidemq/bolide/internal/store/index"
-	"github.com/bolidemq/bolide/internal/vfs"
 )
 
 func TestUsedFractionIsDfUsePercent(t *testing.T) {
@@ -382,48 +381,14 @@ func TestMaxOffsetSurvivesACrashAfterRetention(t *testing.T) {
 // cannot rebuild entries of deleted records, so the queue restarted at
 // offset 0. Retention syncs the derived state before deleting a segment.
 func TestQueueOffsetsSurviveACrashDuringRetention(t *testing.T) {
-	e := newEnv()
-	var clock atomic.Int64
-	clock.Store(10_000_000)
-	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
-	cfg := func(c *Config) {
-		c.SegmentSize = 4096
-		c.FileReservedTime = time.Hour
-		c.DiskMaxUsedRatio = -1
-		c.RetentionInterval = -1
-	}
-	s := e.open(t, cfg)
-	for i := range 150 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i)))
-	}
-	clock.Add(2 * time.Hour.Milliseconds())
-	for i := range 5 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
-	}
-	waitDispatched(t, s)
-	before, err := s.cq.Range("R", 0, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs *vfs.Mem
-	var kv *pebblevfs.MemFS
-	s.forgetStepped = func() {
-		if fs == nil {
-			fs, kv = e.fs.Crash(), e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{})
-		}
-	}
-	res, err := s.Retain()
-	if err != nil || res.SegmentsDeleted == 0 || fs == nil {
-		t.Fatalf("retention: %+v, %v; crashed during it %v", res, err, fs != nil)
-	}
-	_ = s.Close()
+	e, cfg, before, res := crashDuringRetention(t)
 	want := int64(0) // one past the last entry of a deleted record
 	for _, x := range before {
 		if x.PhyOffset < res.MinOffset {
 			want = x.QueueOffset + 1
 		}
 	}
-	s = (&env{fs: fs, kvfs: kv, now: e.now}).open(t, cfg)
+	s := e.open(t, cfg)
 	defer s.Close()
 	if r := mustPut(t, s, msg("R", 0, "after")); r.QueueOffsets[0] < want {
 		t.Fatalf("after the crash the next put got offset %d, below %d: the queue went back", r.QueueOffsets[0], want)
