@@ -67,7 +67,7 @@ func (s *Store) retain() (RetentionResult, error) {
 	s.retainMu.Lock()
 	defer s.retainMu.Unlock()
 	var res RetentionResult
-	kvSynced := false
+	kvSyncedTo := int64(-1) // derived state durable up to here
 	now := s.cfg.Now().UnixMilli()
 	for res.SegmentsDeleted < s.cfg.DeleteSegmentsMax {
 		segs := s.commit.Segments()
@@ -97,11 +97,12 @@ func (s *Store) retain() (RetentionResult, error) {
 		// durable: pebble is written without syncs, and a crash that lost
 		// them after the segment went would leave queues whose entries
 		// replay cannot rebuild (a queue's max offset then went back).
-		if !kvSynced {
+		if segs[1].Base > kvSyncedTo {
+			to := s.dispatched.Load() // committed before the sync below
 			if err := s.kv.Sync(); err != nil {
 				return res, err
 			}
-			kvSynced = true
+			kvSyncedTo = to
 		}
 		min, err := s.commit.DeleteOldest()
 		if err != nil {
