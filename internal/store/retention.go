@@ -150,10 +150,7 @@ func (s *Store) forgetBelow(min int64, paced bool) ([]string, error) {
 		done, err := g.Step(s.forgetStep)
 		s.dispatchMu.Unlock()
 		if err != nil {
-			// The LMQs emptied so far are still to be checked.
-			for _, n := range g.LMQs() {
-				s.lmqProbe[n] = struct{}{}
-			}
+			s.probeLMQs(g.LMQs()) // the LMQs emptied so far are still to be checked
 			return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 		}
 		if s.forgetStepped != nil {
@@ -182,19 +179,22 @@ func (s *Store) forgetBelow(min int64, paced bool) ([]string, error) {
 	s.bounds.clear() // rows are gone: cached maxima may name none
 	s.dispatchMu.Unlock()
 	if err != nil {
-		for _, n := range g.LMQs() {
-			s.lmqProbe[n] = struct{}{}
-		}
+		s.probeLMQs(g.LMQs())
 		return nil, fmt.Errorf("store: forget below %d: %w", min, err)
 	}
 	if g.Records() > 0 {
 		s.log.Info("retention forgot the deleted records' queue entries and keys",
 			"records", g.Records(), "steps", steps, "took", time.Since(began).Round(time.Millisecond))
 	}
-	for _, n := range touched {
+	s.probeLMQs(touched)
+	return s.removeEmptyLMQs()
+}
+
+// probeLMQs adds names to the LMQs to check for emptiness.
+func (s *Store) probeLMQs(names []string) {
+	for _, n := range names {
 		s.lmqProbe[n] = struct{}{}
 	}
-	return s.removeEmptyLMQs()
 }
 
 // skipNonEmptyProbes drops from the probe set, and their probe rows, without

@@ -297,9 +297,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		s.log.Warn("cannot read the LMQs listed for an emptiness check", "err", err)
 	}
-	for _, n := range probes {
-		s.lmqProbe[n] = struct{}{}
-	}
+	s.probeLMQs(probes)
 	if _, err := s.forgetBelow(s.commit.MinOffset(), false); err != nil {
 		s.log.Warn("cannot forget state below the commit log's start", "err", err)
 	}

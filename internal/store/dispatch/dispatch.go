@@ -778,8 +778,13 @@ func (d *Dispatcher) dropLastEntries(f *forgetter) error {
 	if d.cfg.Log != nil {
 		synced = d.cfg.Log.FlushedOffset()
 	}
+	rows, err := d.cfg.CQ.NewRowFinder()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for q, last := range f.last {
-		row, ok, err := d.cfg.CQ.RowAt(q.topic, q.queue, last)
+		row, ok, err := rows.RowAt(q.topic, q.queue, last)
 		if err != nil && !errors.Is(err, cq.ErrCorrupt) {
 			return fmt.Errorf("dispatch: row of %s-%d@%d: %w", q.topic, q.queue, last, err)
 		}

@@ -166,8 +166,8 @@ func pebbleOptions(fs vfs.FS, opts Options) *pebble.Options {
 	maxC := opts.MaxCompactions
 	po.CompactionConcurrencyRange = func() (int, int) { return 1, maxC }
 	// Bloom filters make point lookups (cq.Get of a row's first entry, LMQ
-	// registry checks) cheap on misses; seeks do not use them. Values are tiny, so blocks stay at
-	// the default size.
+	// registry checks) cheap on misses; seeks do not use them. Values are
+	// tiny, so blocks stay at the default size.
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
