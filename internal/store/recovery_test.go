@@ -362,3 +362,62 @@ func crashDuringRetention(t *testing.T) (*env, func(*Config), []cq.Entry, Retent
 	}
 	return crashed, cfg, before, res
 }
+
+// TestRecreatedLMQSurvivesACrash: retention removes an LMQ whose messages
+// expired, a put creates it again at offset 0, and the machine crashes
+// before pebble synced anything more. Recovery must see the new LMQ (one
+// entry, next offset 1), not the old one's rows nor its next offset: the
+// removal is durable before any put can re-create the name.
+func TestRecreatedLMQSurvivesACrash(t *testing.T) {
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	cfg := func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+	}
+	const lmq = "%LMQ%again"
+	s := e.open(t, cfg)
+	for i := range 10 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq))
+	}
+	for i := range 60 { // so that the LMQ's records are in whole expired segments
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("filler%03d", i)))
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 5 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
+	}
+	waitDispatched(t, s)
+	res, err := s.Retain()
+	if err != nil || !slices.Contains(res.LMQsRemoved, lmq) {
+		t.Fatalf("retention: %+v, %v; want %s removed", res, err, lmq)
+	}
+	r := mustPut(t, s, msg("R", 0, "reborn", message.PropertyInnerMultiDispatch, lmq))
+	if got := r.LMQOffsets[0]; !slices.Equal(got, []int64{0}) {
+		t.Fatalf("re-created LMQ offsets %v, want [0]", got)
+	}
+	waitDispatched(t, s)
+	if err := s.commit.Flush(); err != nil { // the record survives; pebble is not synced
+		t.Fatal(err)
+	}
+	crashed := &env{fs: e.fs.Crash(), kvfs: e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{}), now: e.now}
+	_ = s.Close()
+
+	s = crashed.open(t, cfg)
+	defer s.Close()
+	if max, err := s.MaxOffset(lmq, 0); err != nil || max != 1 {
+		t.Fatalf("re-created LMQ max offset %d after the crash (%v), want 1", max, err)
+	}
+	got, err := s.GetMessages(lmq, 0, 0, 10, 0, nil)
+	if err != nil || got.Status != Found || !slices.Equal(bodies(t, got.Records), []string{"reborn"}) {
+		t.Fatalf("re-created LMQ after the crash: %v %v, %v", got.Status, bodies(t, got.Records), err)
+	}
+	r = mustPut(t, s, msg("R", 0, "next", message.PropertyInnerMultiDispatch, lmq))
+	if got := r.LMQOffsets[0]; !slices.Equal(got, []int64{1}) {
+		t.Fatalf("next put to the re-created LMQ at %v, want [1]", got)
+	}
+}

@@ -261,6 +261,15 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 	if err := s.skipNonEmptyProbes(); err != nil {
 		return nil, err
 	}
+	if len(s.lmqProbe) == 0 {
+		return nil, nil
+	}
+	// Each removal batch is synced under the writer lock (see
+	// removeEmptyLocked); syncing the forget pass's deletes first keeps
+	// those syncs small.
+	if err := s.kv.Sync(); err != nil {
+		return nil, fmt.Errorf("store: before removing LMQs: %w", err)
+	}
 	names := make([]string, 0, len(s.lmqProbe))
 	for name := range s.lmqProbe {
 		names = append(names, name)
@@ -356,7 +365,13 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 				gone = append(gone, name)
 			}
 		}
-		if aerr := s.kv.Apply(b); aerr != nil {
+		// Synced before the lock is released, so before any put can
+		// re-create a removed name at offset 0. Unsynced, a crash could
+		// lose the removal (and the forget pass's deletes before it) but
+		// keep the new LMQ's records: recovery then found the old rows,
+		// continued the old offsets, and the start-up forget pass deleted
+		// the new entry at 0 with the old one of the same key.
+		if aerr := s.kv.ApplySync(b); aerr != nil {
 			err = fmt.Errorf("store: unregister LMQs: %w", aerr)
 			return
 		}
