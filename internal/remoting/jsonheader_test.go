@@ -64,6 +64,41 @@ func TestJSONHeaderFastMatchesSlow(t *testing.T) {
 	}
 }
 
+// TestJSONHeaderRepeatsOfKeysSharingABit: the decoder searches for a
+// repeated ext key only when its keyBit was seen; keys that share a bit
+// and repeat, removed by null or set again, must keep encoding/json's
+// map semantics.
+func TestJSONHeaderRepeatsOfKeysSharingABit(t *testing.T) {
+	byBit := map[uint64]string{}
+	var k1, k2 string
+	for i := 0; k1 == ""; i++ {
+		k := fmt.Sprintf("key%d", i)
+		if other, ok := byBit[keyBit(k)]; ok {
+			k1, k2 = other, k
+		}
+		byBit[keyBit(k)] = k
+	}
+	for _, h := range []string{
+		`{"code":1,"extFields":{"%[1]s":"x","%[2]s":"y","%[1]s":null,"%[2]s":"z"}}`,
+		`{"code":1,"extFields":{"%[2]s":null,"%[1]s":"x","%[2]s":"y","%[1]s":"w","%[2]s":null}}`,
+		`{"code":1,"extFields":{"%[1]s":"x","%[1]s":null,"%[1]s":"v","%[2]s":"y"}}`,
+	} {
+		b := fmt.Appendf(nil, h, k1, k2)
+		if !checkFastMatchesSlow(t, b) {
+			t.Fatalf("fast decoder declined %s", b)
+		}
+	}
+	// The send headers' single-letter keys never search.
+	var seen uint64
+	for c := 'a'; c <= 'z'; c++ {
+		bit := keyBit(string(c))
+		if seen&bit != 0 {
+			t.Fatalf("key %q shares a bit with an earlier letter", c)
+		}
+		seen |= bit
+	}
+}
+
 func checkFastMatchesSlow(t *testing.T, b []byte) bool {
 	t.Helper()
 	fast, ok := decodeJSONHeaderFast(b)
