@@ -240,6 +240,8 @@ func (m *OffsetManager) Commit(group, topic string, queueID int32, offset int64)
 // removed by retention), finding the groups through the topic index, and
 // returns how many offset rows it deleted. A commit racing with it either
 // lands before (and is deleted) or after (and is kept, with its index key).
+// The deletions are durable when it returns: the store calls it before it
+// makes the LMQs' removal durable (store.Config.OnLMQsRemoved).
 func (m *OffsetManager) DeleteTopics(topics []string) (int, error) {
 	if m.closed.Load() {
 		return 0, errors.New("broker: consumer offsets closed")
@@ -248,6 +250,7 @@ func (m *OffsetManager) DeleteTopics(topics []string) (int, error) {
 	b := db.NewBatch()
 	defer func() { _ = b.Close() }()
 	deleted := 0
+	committed := false // a batch went before the last one
 	for _, topic := range topics {
 		if checkOffsetName("topic", topic) != nil {
 			continue
@@ -286,12 +289,15 @@ func (m *OffsetManager) DeleteTopics(topics []string) (int, error) {
 			}
 			_ = b.Close()
 			b = db.NewBatch()
+			committed = true
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if b.Empty() && !committed {
+		return 0, nil // no group had offsets there: nothing to sync
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
 		return deleted, fmt.Errorf("broker: delete offsets: %w", err)
 	}
-	m.dirty.Store(true)
 	return deleted, nil
 }
 

@@ -421,3 +421,56 @@ func TestRecreatedLMQSurvivesACrash(t *testing.T) {
 		t.Fatalf("next put to the re-created LMQ at %v, want [1]", got)
 	}
 }
+
+// TestLMQRemovalHookRunsAgainAfterACrashInIt: OnLMQsRemoved runs before
+// the removal is durable, so a crash while it runs leaves the LMQ listed
+// and the start-up pass removes it and calls the hook again. (Called
+// after, a crash in between lost the call, and the broker kept the
+// removed LMQ's consumer offsets.)
+func TestLMQRemovalHookRunsAgainAfterACrashInIt(t *testing.T) {
+	e := newEnv()
+	var clock atomic.Int64
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	const lmq = "%LMQ%hooked"
+	var crashed *env
+	var reported []string
+	cfg := func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+		c.OnLMQsRemoved = func(names []string) {
+			if crashed == nil {
+				crashed = &env{fs: e.fs.Crash(), kvfs: e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{}), now: e.now}
+				return
+			}
+			reported = append(reported, names...)
+		}
+	}
+	s := e.open(t, cfg)
+	for i := range 10 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq))
+	}
+	for i := range 60 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("filler%03d", i)))
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 5 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
+	}
+	waitDispatched(t, s)
+	if res, err := s.Retain(); err != nil || !slices.Equal(res.LMQsRemoved, []string{lmq}) || crashed == nil {
+		t.Fatalf("retention: %+v, %v; hook called %v", res, err, crashed != nil)
+	}
+	_ = s.Close()
+
+	s = crashed.open(t, cfg)
+	defer s.Close()
+	if !slices.Equal(reported, []string{lmq}) {
+		t.Fatalf("after a crash in the hook, the start-up pass reported %v, want [%s]", reported, lmq)
+	}
+	if n := s.LMQCount(); n != 0 {
+		t.Fatalf("%d LMQs after the start-up pass, want 0", n)
+	}
+}

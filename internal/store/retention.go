@@ -291,9 +291,6 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 			got, ok, err := s.removeEmptyLocked(batch)
 			longest = max(longest, time.Since(start))
 			removed = append(removed, got...)
-			if len(got) > 0 && s.cfg.OnLMQsRemoved != nil {
-				s.cfg.OnLMQsRemoved(got)
-			}
 			if err != nil {
 				return removed, err
 			}
@@ -365,13 +362,26 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 				gone = append(gone, name)
 			}
 		}
+		// The hook runs before the removal is durable: a crash after it
+		// leaves the LMQ registered, listed and empty, and the start-up
+		// pass removes it again and calls the hook again. Called after,
+		// a crash in between lost the call for good (the probe rows go
+		// with the removal), and the old consumer offsets then outlived
+		// the LMQ and skipped a re-created one's messages.
+		if len(gone) > 0 && s.cfg.OnLMQsRemoved != nil {
+			s.cfg.OnLMQsRemoved(gone)
+		}
 		// Synced before the lock is released, so before any put can
 		// re-create a removed name at offset 0. Unsynced, a crash could
 		// lose the removal (and the forget pass's deletes before it) but
 		// keep the new LMQ's records: recovery then found the old rows,
 		// continued the old offsets, and the start-up forget pass deleted
 		// the new entry at 0 with the old one of the same key.
-		if aerr := s.kv.ApplySync(b); aerr != nil {
+		apply := s.kv.Apply // only probe rows go: losing that costs a probe
+		if len(gone) > 0 {
+			apply = s.kv.ApplySync
+		}
+		if aerr := apply(b); aerr != nil {
 			err = fmt.Errorf("store: unregister LMQs: %w", aerr)
 			return
 		}

@@ -105,14 +105,14 @@ type Config struct {
 	Logger            *slog.Logger
 
 	// OnLMQsRemoved, if set, is called when a retention pass (background,
-	// Retain, or the one finishing an interrupted pass in Open) removed
-	// LMQs left without messages, with their names: after each batch of
-	// removals, outside the commit-log writer lock (the pass's own lock is
-	// held, so it must not call Retain). The broker drops their consumer
-	// offsets. A put that re-creates a name between its removal and the
-	// call loses the offsets committed on the new LMQ meanwhile; calling
-	// per batch keeps that window to one batch. A crash between the
-	// removal and the hook loses the call.
+	// Retain, or the one finishing an interrupted pass in Open) removes
+	// LMQs left without messages, with their names, one batch of removals
+	// at a time: under the commit-log writer lock, before the removal is
+	// made durable, so it must not put, read or retain through the store,
+	// and what it changes must be durable when it returns. The broker
+	// drops their consumer offsets. No put can re-create a name before the
+	// call returns; a crash before the removal is durable leaves the
+	// names listed, and the start-up pass removes them and calls again.
 	OnLMQsRemoved func(names []string)
 
 	// OnParked, if set, is called by dispatch for every parked row added
