@@ -326,16 +326,7 @@ func TestRecoverWhenTheLogStartsAtItsEnd(t *testing.T) {
 // would sync them.
 func crashDuringRetention(t *testing.T) (*env, func(*Config), []cq.Entry, RetentionResult) {
 	t.Helper()
-	e := newEnv()
-	var clock atomic.Int64
-	clock.Store(10_000_000)
-	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
-	cfg := func(c *Config) {
-		c.SegmentSize = 4096
-		c.FileReservedTime = time.Hour
-		c.DiskMaxUsedRatio = -1
-		c.RetentionInterval = -1
-	}
+	e, clock, cfg := expiringEnv(nil)
 	s := e.open(t, cfg)
 	defer s.Close()
 	for i := range 150 {
@@ -369,29 +360,10 @@ func crashDuringRetention(t *testing.T) (*env, func(*Config), []cq.Entry, Retent
 // entry, next offset 1), not the old one's rows nor its next offset: the
 // removal is durable before any put can re-create the name.
 func TestRecreatedLMQSurvivesACrash(t *testing.T) {
-	e := newEnv()
-	var clock atomic.Int64
-	clock.Store(10_000_000)
-	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
-	cfg := func(c *Config) {
-		c.SegmentSize = 4096
-		c.FileReservedTime = time.Hour
-		c.DiskMaxUsedRatio = -1
-		c.RetentionInterval = -1
-	}
+	e, clock, cfg := expiringEnv(nil)
 	const lmq = "%LMQ%again"
 	s := e.open(t, cfg)
-	for i := range 10 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq))
-	}
-	for i := range 60 { // so that the LMQ's records are in whole expired segments
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("filler%03d", i)))
-	}
-	clock.Add(2 * time.Hour.Milliseconds())
-	for i := range 5 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
-	}
-	waitDispatched(t, s)
+	expireLMQ(t, s, clock, lmq)
 	res, err := s.Retain()
 	if err != nil || !slices.Contains(res.LMQsRemoved, lmq) {
 		t.Fatalf("retention: %+v, %v; want %s removed", res, err, lmq)
@@ -428,18 +400,11 @@ func TestRecreatedLMQSurvivesACrash(t *testing.T) {
 // after, a crash in between lost the call, and the broker kept the
 // removed LMQ's consumer offsets.)
 func TestLMQRemovalHookRunsAgainAfterACrashInIt(t *testing.T) {
-	e := newEnv()
-	var clock atomic.Int64
-	clock.Store(10_000_000)
-	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
 	const lmq = "%LMQ%hooked"
 	var crashed *env
 	var reported []string
-	cfg := func(c *Config) {
-		c.SegmentSize = 4096
-		c.FileReservedTime = time.Hour
-		c.DiskMaxUsedRatio = -1
-		c.RetentionInterval = -1
+	var e *env
+	e, clock, cfg := expiringEnv(func(c *Config) {
 		c.OnLMQsRemoved = func(names []string) {
 			if crashed == nil {
 				crashed = &env{fs: e.fs.Crash(), kvfs: e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{}), now: e.now}
@@ -447,19 +412,9 @@ func TestLMQRemovalHookRunsAgainAfterACrashInIt(t *testing.T) {
 			}
 			reported = append(reported, names...)
 		}
-	}
+	})
 	s := e.open(t, cfg)
-	for i := range 10 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq))
-	}
-	for i := range 60 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("filler%03d", i)))
-	}
-	clock.Add(2 * time.Hour.Milliseconds())
-	for i := range 5 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
-	}
-	waitDispatched(t, s)
+	expireLMQ(t, s, clock, lmq)
 	if res, err := s.Retain(); err != nil || !slices.Equal(res.LMQsRemoved, []string{lmq}) || crashed == nil {
 		t.Fatalf("retention: %+v, %v; hook called %v", res, err, crashed != nil)
 	}
@@ -473,4 +428,41 @@ func TestLMQRemovalHookRunsAgainAfterACrashInIt(t *testing.T) {
 	if n := s.LMQCount(); n != 0 {
 		t.Fatalf("%d LMQs after the start-up pass, want 0", n)
 	}
+}
+
+// expiringEnv is an env whose clock the test moves, and the config of a
+// store with 4 KiB segments that expire after an hour and retention run
+// by hand; extra, if set, changes the config further.
+func expiringEnv(extra func(*Config)) (*env, *atomic.Int64, func(*Config)) {
+	e := newEnv()
+	clock := new(atomic.Int64)
+	clock.Store(10_000_000)
+	e.now = func() time.Time { return time.UnixMilli(clock.Load()) }
+	return e, clock, func(c *Config) {
+		c.SegmentSize = 4096
+		c.FileReservedTime = time.Hour
+		c.DiskMaxUsedRatio = -1
+		c.RetentionInterval = -1
+		if extra != nil {
+			extra(c)
+		}
+	}
+}
+
+// expireLMQ puts ten messages to lmq and enough others that its records
+// fill whole segments, lets them expire, puts five more and waits for
+// dispatch: the next retention pass removes lmq.
+func expireLMQ(t *testing.T, s *Store, clock *atomic.Int64, lmq string) {
+	t.Helper()
+	for i := range 10 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq))
+	}
+	for i := range 60 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("filler%03d", i)))
+	}
+	clock.Add(2 * time.Hour.Milliseconds())
+	for i := range 5 {
+		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
+	}
+	waitDispatched(t, s)
 }
