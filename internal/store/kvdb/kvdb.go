@@ -73,9 +73,6 @@ var startProcs = runtime.GOMAXPROCS(0)
 const (
 	DefaultCacheSize    = 64 << 20
 	DefaultMemTableSize = 32 << 20
-	// DefaultBackgroundNice is how much lower than the rest of the process
-	// flushes and compactions run (see Options.BackgroundNice).
-	DefaultBackgroundNice = 10
 )
 
 // Options tune the database. The zero value is usable.
@@ -96,15 +93,6 @@ type Options struct {
 	// (default min(4, max(1, startProcs/2))): the broker's send path must
 	// keep most CPUs.
 	MaxCompactions int
-	// BackgroundNice is added to the nice value of the threads that run
-	// pebble's flushes and compactions while they run (Linux; default
-	// DefaultBackgroundNice, negative: unchanged). A flush of a 128 MiB
-	// memtable takes a core for about a second, and a compaction follows;
-	// at the same priority they took turns with the request goroutines
-	// on a two-core machine and set the broker's latency tail. They have
-	// slack (writes stall only with MemTableStopWrites memtables queued),
-	// so they yield instead.
-	BackgroundNice int
 	// Logger receives pebble's messages. Nil discards them.
 	Logger *slog.Logger
 }
@@ -178,15 +166,9 @@ func pebbleOptions(fs vfs.FS, opts Options) *pebble.Options {
 	// Pebble syncs a WAL when it closes it, at each memtable rotation, in
 	// the commit path: with writes unsynced, that fsync flushed a whole
 	// memtable's worth of WAL (up to 128 MiB) and stalled every commit,
-	// so dispatch, for 60-100 ms. Asking the kernel to write the WAL back
-	// as it grows leaves that sync little to do.
+	// so dispatch, for 60-100 ms. Writing the WAL back as it grows leaves
+	// that sync little to do.
 	po.WALBytesPerSync = walBytesPerSync
-	if delta := opts.BackgroundNice; delta >= 0 {
-		if delta == 0 {
-			delta = DefaultBackgroundNice
-		}
-		lowerBackground(po.EventListener, delta)
-	}
 	maxC := opts.MaxCompactions
 	po.CompactionConcurrencyRange = func() (int, int) { return 1, maxC }
 	// Bloom filters make point lookups (cq.Get of a row's first entry, LMQ
@@ -199,44 +181,11 @@ func pebbleOptions(fs vfs.FS, opts Options) *pebble.Options {
 	return po
 }
 
-// walBytesPerSync is how much WAL pebble writes before it asks the kernel
-// to write it back (sync_file_range, which does not wait).
+// walBytesPerSync is how much WAL pebble writes before it has it written
+// back, from the WAL writer's own goroutine, not the commit path: with
+// sync_file_range on ext4 (waiting for the previous range only), with
+// fdatasync on other filesystems.
 const walBytesPerSync = 1 << 20
-
-// testBackgroundNice, if set, is told the nice value each flush or
-// compaction thread got (tests).
-var testBackgroundNice func(nice int)
-
-// lowerBackground makes l lower the priority of each flush's and
-// compaction's thread by delta for the job's duration. Pebble calls a job's
-// Begin and End events on the goroutine that runs it, and each job has its
-// own goroutine and job ID.
-func lowerBackground(l *pebble.EventListener, delta int) {
-	var mu sync.Mutex
-	restores := map[int]func(){}
-	begin := func(job int) {
-		nice, restore := lowerThreadPriority(delta)
-		if testBackgroundNice != nil {
-			testBackgroundNice(nice)
-		}
-		mu.Lock()
-		restores[job] = restore
-		mu.Unlock()
-	}
-	end := func(job int) {
-		mu.Lock()
-		restore := restores[job]
-		delete(restores, job)
-		mu.Unlock()
-		if restore != nil {
-			restore()
-		}
-	}
-	l.FlushBegin = func(i pebble.FlushInfo) { begin(i.JobID) }
-	l.FlushEnd = func(i pebble.FlushInfo) { end(i.JobID) }
-	l.CompactionBegin = func(i pebble.CompactionInfo) { begin(i.JobID) }
-	l.CompactionEnd = func(i pebble.CompactionInfo) { end(i.JobID) }
-}
 
 // Pebble returns the underlying database, for building batches and
 // iterators in the other store packages. Do not close it; close the DB.
