@@ -329,14 +329,7 @@ func crashDuringRetention(t *testing.T) (*env, func(*Config), []cq.Entry, Retent
 	e, clock, cfg := expiringEnv(nil)
 	s := e.open(t, cfg)
 	defer s.Close()
-	for i := range 150 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i)))
-	}
-	clock.Add(2 * time.Hour.Milliseconds())
-	for i := range 5 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
-	}
-	waitDispatched(t, s)
+	putThenExpire(t, s, clock, 150, func(i int) *message.Message { return msg("R", 0, fmt.Sprintf("old%03d", i)) })
 	before, err := s.cq.Range("R", 0, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -449,20 +442,29 @@ func expiringEnv(extra func(*Config)) (*env, *atomic.Int64, func(*Config)) {
 	}
 }
 
-// expireLMQ puts ten messages to lmq and enough others that its records
-// fill whole segments, lets them expire, puts five more and waits for
-// dispatch: the next retention pass removes lmq.
-func expireLMQ(t *testing.T, s *Store, clock *atomic.Int64, lmq string) {
+// putThenExpire puts n messages built by old to R-0, lets them expire (an
+// hour, the envs of expiringEnv), puts five more and waits for dispatch.
+func putThenExpire(t *testing.T, s *Store, clock *atomic.Int64, n int, old func(i int) *message.Message) {
 	t.Helper()
-	for i := range 10 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq))
-	}
-	for i := range 60 {
-		mustPut(t, s, msg("R", 0, fmt.Sprintf("filler%03d", i)))
+	for i := range n {
+		mustPut(t, s, old(i))
 	}
 	clock.Add(2 * time.Hour.Milliseconds())
 	for i := range 5 {
 		mustPut(t, s, msg("R", 0, fmt.Sprintf("new%03d", i)))
 	}
 	waitDispatched(t, s)
+}
+
+// expireLMQ puts ten messages to lmq and enough others that its records
+// fill whole segments, and lets them expire: the next retention pass
+// removes lmq.
+func expireLMQ(t *testing.T, s *Store, clock *atomic.Int64, lmq string) {
+	t.Helper()
+	putThenExpire(t, s, clock, 70, func(i int) *message.Message {
+		if i < 10 {
+			return msg("R", 0, fmt.Sprintf("old%03d", i), message.PropertyInnerMultiDispatch, lmq)
+		}
+		return msg("R", 0, fmt.Sprintf("filler%03d", i))
+	})
 }
