@@ -351,7 +351,7 @@ func crashDuringRetention(t *testing.T) (*env, func(*Config), []cq.Entry, Retent
 // expired, a put creates it again at offset 0, and the machine crashes
 // before pebble synced anything more. Recovery must see the new LMQ (one
 // entry, next offset 1), not the old one's rows nor its next offset: the
-// removal is durable before any put can re-create the name.
+// forget pass's deletes are durable before any put can re-create the name.
 func TestRecreatedLMQSurvivesACrash(t *testing.T) {
 	e, clock, cfg := expiringEnv(nil)
 	const lmq = "%LMQ%again"
@@ -388,25 +388,30 @@ func TestRecreatedLMQSurvivesACrash(t *testing.T) {
 }
 
 // TestLMQRemovalHookRunsAgainAfterACrashInIt: OnLMQsRemoved runs before
-// the removal is durable, so a crash while it runs leaves the LMQ listed
-// and the start-up pass removes it and calls the hook again. (Called
-// after, a crash in between lost the call, and the broker kept the
-// removed LMQ's consumer offsets.)
+// the removal is applied (so before anything can make it durable), and a
+// crash while it runs leaves the LMQ listed: the start-up pass removes it
+// and calls the hook again. (Called after, a crash once the removal was
+// durable lost the call, and the broker kept the removed LMQ's consumer
+// offsets.)
 func TestLMQRemovalHookRunsAgainAfterACrashInIt(t *testing.T) {
 	const lmq = "%LMQ%hooked"
 	var crashed *env
 	var reported []string
 	var e *env
+	var s *Store
 	e, clock, cfg := expiringEnv(func(c *Config) {
 		c.OnLMQsRemoved = func(names []string) {
 			if crashed == nil {
+				if ok, err := s.cq.IsLMQRegistered(lmq); err != nil || !ok {
+					t.Errorf("%s unregistered (%v) when the hook ran", lmq, err)
+				}
 				crashed = &env{fs: e.fs.Crash(), kvfs: e.kvfs.CrashClone(pebblevfs.CrashCloneCfg{}), now: e.now}
 				return
 			}
 			reported = append(reported, names...)
 		}
 	})
-	s := e.open(t, cfg)
+	s = e.open(t, cfg)
 	expireLMQ(t, s, clock, lmq)
 	if res, err := s.Retain(); err != nil || !slices.Equal(res.LMQsRemoved, []string{lmq}) || crashed == nil {
 		t.Fatalf("retention: %+v, %v; hook called %v", res, err, crashed != nil)

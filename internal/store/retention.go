@@ -264,9 +264,14 @@ func (s *Store) removeEmptyLMQs() ([]string, error) {
 	if len(s.lmqProbe) == 0 {
 		return nil, nil
 	}
-	// Each removal batch is synced under the writer lock (see
-	// removeEmptyLocked); syncing the forget pass's deletes first keeps
-	// those syncs small.
+	// The forget pass's deletes (old entries and the dispatch-log rows
+	// naming them) must be durable before a removal lets a put re-create
+	// a name at offset 0. Unsynced, a crash could lose them but keep the
+	// new LMQ's records: recovery then found the old rows, continued the
+	// old offsets, and the start-up forget pass deleted the new entry at
+	// 0 with the old one of the same key. The removals themselves may be
+	// lost: their probe rows then survive, and the start-up pass decides
+	// again.
 	if err := s.kv.Sync(); err != nil {
 		return nil, fmt.Errorf("store: before removing LMQs: %w", err)
 	}
@@ -362,26 +367,17 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 				gone = append(gone, name)
 			}
 		}
-		// The hook runs before the removal is durable: a crash after it
-		// leaves the LMQ registered, listed and empty, and the start-up
-		// pass removes it again and calls the hook again. Called after,
+		// The hook runs before the removal is applied: a crash after it
+		// leaves the LMQ registered, listed and empty (until the removal
+		// is synced), and the start-up pass removes it again and calls the
+		// hook again. Called after,
 		// a crash in between lost the call for good (the probe rows go
 		// with the removal), and the old consumer offsets then outlived
 		// the LMQ and skipped a re-created one's messages.
 		if len(gone) > 0 && s.cfg.OnLMQsRemoved != nil {
 			s.cfg.OnLMQsRemoved(gone)
 		}
-		// Synced before the lock is released, so before any put can
-		// re-create a removed name at offset 0. Unsynced, a crash could
-		// lose the removal (and the forget pass's deletes before it) but
-		// keep the new LMQ's records: recovery then found the old rows,
-		// continued the old offsets, and the start-up forget pass deleted
-		// the new entry at 0 with the old one of the same key.
-		apply := s.kv.Apply // only probe rows go: losing that costs a probe
-		if len(gone) > 0 {
-			apply = s.kv.ApplySync
-		}
-		if aerr := apply(b); aerr != nil {
+		if aerr := s.kv.Apply(b); aerr != nil {
 			err = fmt.Errorf("store: unregister LMQs: %w", aerr)
 			return
 		}

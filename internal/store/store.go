@@ -108,11 +108,11 @@ type Config struct {
 	// Retain, or the one finishing an interrupted pass in Open) removes
 	// LMQs left without messages, with their names, one batch of removals
 	// at a time: under the commit-log writer lock, before the removal is
-	// made durable, so it must not put, read or retain through the store,
-	// and what it changes must be durable when it returns. The broker
-	// drops their consumer offsets. No put can re-create a name before the
-	// call returns; a crash before the removal is durable leaves the
-	// names listed, and the start-up pass removes them and calls again.
+	// applied, so it must not put, read or retain through the store, and
+	// what it changes must be durable when it returns. The broker drops
+	// their consumer offsets. No put can re-create a name before the call
+	// returns; a crash before the removal is durable leaves the names
+	// listed, and the start-up pass removes them and calls again.
 	OnLMQsRemoved func(names []string)
 
 	// OnParked, if set, is called by dispatch for every parked row added

@@ -203,15 +203,6 @@ func (db *DB) Apply(b *pebble.Batch) error {
 	return nil
 }
 
-// ApplySync commits b and waits until it, and every write committed before
-// it, is on the disk.
-func (db *DB) ApplySync(b *pebble.Batch) error {
-	if err := db.pdb.Apply(b, pebble.Sync); err != nil {
-		return fmt.Errorf("kvdb: apply batch synced: %w", err)
-	}
-	return nil
-}
-
 // Sync makes every write committed so far durable by syncing the WAL. Use it
 // before recording a checkpoint that claims those writes.
 func (db *DB) Sync() error {
