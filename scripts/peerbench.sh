@@ -6,7 +6,14 @@
 # limits measured in the same run. Not part of CI: a full run takes about
 # an hour. See docs/benchmarks.md, "Side by side".
 #
-#   bash scripts/peerbench.sh [--reps N] [--count N] [--quick] [--only bolide,nats,rocketmq] [--out FILE]
+#   bash scripts/peerbench.sh [--reps N] [--count N] [--quick] [--only bolide,nats,rocketmq,ceiling] [--out FILE]
+#
+# Systems (--only, default all): Bolide, NATS JetStream, Apache RocketMQ,
+# and the ceiling: Bolide with sends discarded (`standalone
+# --discard-sends`), which decodes and answers each send and stores
+# nothing, so its rate is the most any broker speaking RocketMQ's protocol
+# can reach with this load generator on these cores. It runs the produce
+# scenarios only (async, sync, batch).
 #
 # Scenarios (--scenarios, default all):
 #   async    pipelined produce, 1 KiB, 4 producers x 500 in flight, async flush
@@ -39,7 +46,7 @@ count=1000000    # messages per async produce run and per consume backlog
 sync_count=100000 # NATS with sync_interval: always does ~5k msg/s
 warmup=
 quick=
-only=bolide,nats,rocketmq
+only=bolide,nats,rocketmq,ceiling
 scenario_list=async,sync,batch,consume,latency
 batch_size=32
 out=
@@ -66,7 +73,7 @@ Flags:
   --producers N       producer connections (default $producers)
   --window N          sends in flight per producer (default $window)
   --batch-size N      messages per request in the batch scenario (default $batch_size)
-  --only LIST         systems: bolide,nats,rocketmq (default all)
+  --only LIST         systems: bolide,nats,rocketmq,ceiling (default all)
   --scenarios LIST    async,sync,batch,consume,latency (default all)
   --quick             tiny counts: checks the plumbing, measures nothing
   --pin               brokers on CPU 1, load generators on CPU 0 (taskset)
@@ -110,7 +117,7 @@ sync_warmup=$((warmup * sync_count / count))
 IFS=, read -r -a systems <<<"$only"
 IFS=, read -r -a scenarios <<<"$scenario_list"
 for s in "${systems[@]}"; do
-	case $s in bolide | nats | rocketmq) ;; *) echo "peerbench.sh: unknown system $s" >&2; exit 2 ;; esac
+	case $s in bolide | nats | rocketmq | ceiling) ;; *) echo "peerbench.sh: unknown system $s" >&2; exit 2 ;; esac
 done
 for s in "${scenarios[@]}"; do
 	case $s in async | sync | consume | latency | batch) ;; *) echo "peerbench.sh: unknown scenario $s" >&2; exit 2 ;; esac
@@ -250,13 +257,14 @@ wait_for() {
 
 # Each start_* sets broker_pid (the process whose CPU is counted) and the
 # address the clients use (ns or url), and appends to pids.
-start_bolide() { # start_bolide ASYNC_FLUSH|SYNC_FLUSH
-	local dir nsp bp
+start_bolide() { # start_bolide ASYNC_FLUSH|SYNC_FLUSH [STANDALONE_FLAG...]
+	local dir nsp bp flush=$1
+	shift
 	dir=$(mktemp -d "$work/data/bolide.XXXX")
 	nsp=$(free_port) bp=$(free_port)
-	printf 'brokerClusterName=DefaultCluster\nbrokerName=broker-a\nflushDiskType=%s\nautoCreateTopicEnable=true\n' "$1" >"$dir/broker.conf"
+	printf 'brokerClusterName=DefaultCluster\nbrokerName=broker-a\nflushDiskType=%s\nautoCreateTopicEnable=true\n' "$flush" >"$dir/broker.conf"
 	"${broker_pin[@]}" "$bolide" standalone --data "$dir/store" --namesrv-port "$nsp" --broker-port "$bp" \
-		-c "$dir/broker.conf" --metrics-addr "" >"$dir/bolide.log" 2>&1 &
+		-c "$dir/broker.conf" --metrics-addr "" "$@" >"$dir/bolide.log" 2>&1 &
 	broker_pid=$! ns=127.0.0.1:$nsp
 	pids+=("$broker_pid")
 	wait_for "bolide standalone (log $dir/bolide.log)" 30 "$broker_pid" grep -q "point clients at" "$dir/bolide.log"
@@ -330,6 +338,7 @@ EOF
 start_broker() { # start_broker SYSTEM FLUSH
 	case $1 in
 	bolide) start_bolide "$2" ;;
+	ceiling) start_bolide "$2" --discard-sends ;;
 	nats) start_nats "$2" ;;
 	rocketmq) start_rocketmq "$2" ;;
 	esac
@@ -453,7 +462,9 @@ sed -n '/^limit /!p' "$work/limits.log" >&2
 start=$SECONDS
 for sc in "${scenarios[@]}"; do
 	for ((rep = 1; rep <= reps; rep++)); do
-		for sys in bolide nats rocketmq; do
+		for sys in bolide nats rocketmq ceiling; do
+			# The ceiling stores nothing: there is nothing to consume.
+			if [ "$sys" = ceiling ] && [[ $sc == consume || $sc == latency ]]; then continue; fi
 			if has "$sys"; then run_case "$sc" "$sys" "$rep"; fi
 		done
 	done

@@ -112,6 +112,7 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 		memProfile  string
 		tracePath   string
 		metricsAddr string
+		discard     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "standalone",
@@ -181,6 +182,10 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 				_ = ns.Shutdown(context.Background())
 				return err
 			}
+			if discard {
+				b.DiscardSends()
+				fmt.Fprintln(stdout, "sends are DISCARDED, not stored (--discard-sends: a benchmark's ceiling)")
+			}
 			fmt.Fprintf(stdout, "name server listening on %s\nbroker %s listening on %s\ndata in %s\n",
 				nsAddr, bc.BrokerName, addr, dataDir)
 			fmt.Fprintf(stdout, "point clients at: NAMESRV_ADDR=%s\n", strings.TrimSpace(nsAddr.String()))
@@ -216,6 +221,10 @@ func newStandaloneCmd(stdout io.Writer, newLogger func() (*slog.Logger, error)) 
 	cmd.Flags().StringVar(&tracePath, "trace", "", "write a Go execution trace of the whole run to this file (latency analysis; large)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultBrokerMetricsAddr,
 		metricsAddrUsage+"; with -c, overrides metricsPromExporterHost/Port only when given")
+	// Hidden: a broker that stores nothing is only a benchmark's yardstick
+	// (scripts/peerbench.sh, system "ceiling").
+	cmd.Flags().BoolVar(&discard, "discard-sends", false, "answer sends without storing them (benchmarks only)")
+	_ = cmd.Flags().MarkHidden("discard-sends")
 	return cmd
 }
 

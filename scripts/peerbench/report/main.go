@@ -72,9 +72,23 @@ func report(runsPath, limitsPath string, size int, rate float64, header, out str
 // The scenarios and systems, in table order.
 var (
 	scenarios = []string{"async", "sync", "batch", "consume", "latency"}
-	systems   = []string{"bolide", "nats", "rocketmq"}
-	sysLabel  = map[string]string{"bolide": "Bolide", "nats": "NATS JetStream", "rocketmq": "Apache RocketMQ"}
+	systems  = []string{"bolide", "nats", "rocketmq", "ceiling"}
+	sysLabel = map[string]string{"bolide": "Bolide", "nats": "NATS JetStream", "rocketmq": "Apache RocketMQ",
+		"ceiling": "Ceiling (stores nothing)"}
+	// ratios are the ratio columns, each shown when both systems ran: Bolide
+	// against each peer, Bolide against the ceiling (the share of what any
+	// broker could reach with this load generator here), and the ceiling
+	// against NATS (the most any broker could show against it).
+	ratios = []struct{ num, den string }{{"bolide", "nats"}, {"bolide", "rocketmq"}, {"bolide", "ceiling"}, {"ceiling", "nats"}}
 )
+
+// ratioLabel names a ratio column's system briefly.
+func ratioLabel(s string) string {
+	if s == "ceiling" {
+		return "ceiling"
+	}
+	return sysLabel[s]
+}
 
 func scenarioLabel(s string, rate float64) string {
 	switch s {
@@ -153,11 +167,11 @@ func render(w *strings.Builder, runs []run, outs []outcome, lim map[string]float
 	for _, s := range cols {
 		w.WriteString(" " + sysLabel[s] + " |")
 	}
-	ratioCols := []string{}
-	for _, s := range []string{"nats", "rocketmq"} {
-		if present["bolide"] && present[s] {
-			ratioCols = append(ratioCols, s)
-			w.WriteString(" Bolide / " + sysLabel[s] + " |")
+	var ratioCols []struct{ num, den string }
+	for _, r := range ratios {
+		if present[r.num] && present[r.den] {
+			ratioCols = append(ratioCols, r)
+			w.WriteString(" " + ratioLabel(r.num) + " / " + ratioLabel(r.den) + " |")
 		}
 	}
 	w.WriteString("\n|---|" + strings.Repeat("---|", len(cols)+len(ratioCols)) + "\n")
@@ -183,9 +197,8 @@ func render(w *strings.Builder, runs []run, outs []outcome, lim map[string]float
 			cells[sc+"/"+s] = c
 			w.WriteString(" " + c.text(sc, size, rate) + " |")
 		}
-		b := cells[sc+"/bolide"]
-		for _, s := range ratioCols {
-			o := cells[sc+"/"+s]
+		for _, r := range ratioCols {
+			b, o := cells[sc+"/"+r.num], cells[sc+"/"+r.den]
 			switch {
 			case b == nil || o == nil:
 				w.WriteString(" — |")

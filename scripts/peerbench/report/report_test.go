@@ -90,6 +90,41 @@ func TestReportTable(t *testing.T) {
 	}
 }
 
+// The ceiling (a broker that stores nothing) gets its own column and two
+// ratios: Bolide's share of it and its own against NATS; it has no latency.
+func TestReportCeiling(t *testing.T) {
+	dir := t.TempDir()
+	td, _ := filepath.Abs("testdata")
+	ceiling := filepath.Join(dir, "ceiling.log")
+	if err := os.WriteFile(ceiling, []byte("produce: 20000 messages, 20.5 MB in 100ms, 0 errors\nthroughput: 200000 msg/s, 204.8 MB/s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tsv := strings.Join([]string{
+		"async\tbolide\t1\t0\t0.5\t" + filepath.Join(td, "bolide-produce.log") + "\t20000",
+		"async\tnats\t1\t0\t1.0\t" + filepath.Join(td, "nats-pub.log") + "\t20000",
+		"async\tceiling\t1\t0\t0.1\t" + ceiling + "\t20000",
+		"latency\tbolide\t1\t0\t0.1\t" + filepath.Join(td, "bolide-e2e.log") + "\t15000",
+		"latency\tnats\t1\t0\t0.1\t" + filepath.Join(td, "natslat.log") + "\t15000",
+	}, "\n")
+	runs := filepath.Join(dir, "runs.tsv")
+	if err := os.WriteFile(runs, []byte(tsv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := report(runs, "", 1024, 5000, "", "", &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| scenario | Bolide | NATS JetStream | Ceiling (stores nothing) | Bolide / NATS JetStream | Bolide / ceiling | ceiling / NATS JetStream |",
+		"| 200.0k msg/s (200.0k–200.0k), 195.3 MiB/s; CPU 5.0 µs/msg | 1.31× | 0.50× | 2.63× |",
+		"| p99 0.50× (lower is better) | — | — |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks\n%s\nin\n%s", want, out.String())
+		}
+	}
+}
+
 func TestReadRunsRejectsBadLines(t *testing.T) {
 	if _, err := readRuns(strings.NewReader("async\tbolide\t1\n")); err == nil {
 		t.Fatal("short line accepted")
