@@ -72,8 +72,8 @@ func report(runsPath, limitsPath string, size int, rate float64, header, out str
 // The scenarios and systems, in table order.
 var (
 	scenarios = []string{"async", "sync", "batch", "consume", "latency"}
-	systems  = []string{"bolide", "nats", "rocketmq", "ceiling"}
-	sysLabel = map[string]string{"bolide": "Bolide", "nats": "NATS JetStream", "rocketmq": "Apache RocketMQ",
+	systems   = []string{"bolide", "nats", "rocketmq", "ceiling"}
+	sysLabel  = map[string]string{"bolide": "Bolide", "nats": "NATS JetStream", "rocketmq": "Apache RocketMQ",
 		"ceiling": "Ceiling (stores nothing)"}
 	// ratios are the ratio columns, each shown when both systems ran: Bolide
 	// against each peer, Bolide against the ceiling (the share of what any
