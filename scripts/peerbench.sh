@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Side-by-side peer benchmark (issue 7): Bolide, NATS JetStream and Apache
-# RocketMQ on this machine, in one run, alternating (A,B,C,A,B,C... per
-# scenario), each run on a freshly started broker with a fresh data
-# directory, then one table of medians, ranges and ratios, with the machine
+# Side-by-side peer benchmark (issue 7): Bolide, NATS JetStream, Apache
+# RocketMQ and a ceiling on this machine, in one run, alternating
+# (A,B,C,D,A,B,C,D... per scenario), each run on a freshly started broker
+# with a fresh data directory, then one table of medians, ranges and
+# ratios, with the machine
 # limits measured in the same run. Not part of CI: a full run takes about
 # an hour. See docs/benchmarks.md, "Side by side".
 #
@@ -11,9 +12,10 @@
 # Systems (--only, default all): Bolide, NATS JetStream, Apache RocketMQ,
 # and the ceiling: Bolide with sends discarded (`standalone
 # --discard-sends`), which decodes and answers each send and stores
-# nothing, so its rate is the most any broker speaking RocketMQ's protocol
-# can reach with this load generator on these cores. It runs the produce
-# scenarios only (async, sync, batch).
+# nothing, so its rate bounds what Bolide's network and codec path allow
+# with this load generator on these cores. It runs the produce scenarios
+# only (async, sync, batch); in sync it is the async ceiling over the
+# shorter sync count.
 #
 # Scenarios (--scenarios, default all):
 #   async    pipelined produce, 1 KiB, 4 producers x 500 in flight, async flush

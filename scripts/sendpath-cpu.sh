@@ -11,7 +11,9 @@
 #   bash scripts/sendpath-cpu.sh BIN LABEL [COUNT] [BROKER_CONF] [WINDOW]
 #
 # BENCH_FLAGS (environment) is added to both bench runs, e.g.
-# BENCH_FLAGS="--batch 32" for batch sends.
+# BENCH_FLAGS="--batch 32" for batch sends; STANDALONE_FLAGS to the
+# broker's command line, e.g. STANDALONE_FLAGS=--discard-sends for the
+# ceiling (docs/benchmarks.md, "Twelfth session").
 set -euo pipefail
 BIN=$1 LABEL=$2 COUNT=${3:-300000} CONF=${4:-} WINDOW=${5:-500}
 OUTDIR=${OUTDIR:-/tmp/sendpath}
@@ -21,7 +23,7 @@ OUT=$OUTDIR/$LABEL.out
 EXTRA=()
 [ -n "$CONF" ] && EXTRA=(-c "$CONF")
 "$BIN" standalone --data "$D" --namesrv-port 0 --broker-port 0 --metrics-addr "" \
-	--cpuprofile "$OUTDIR/$LABEL.prof" "${EXTRA[@]}" --log-level warn >"$OUT" 2>&1 &
+	--cpuprofile "$OUTDIR/$LABEL.prof" "${EXTRA[@]}" ${STANDALONE_FLAGS:-} --log-level warn >"$OUT" 2>&1 &
 PID=$!
 trap 'kill -INT $PID 2>/dev/null || true; rm -rf "$D"' EXIT
 for _ in $(seq 100); do grep -q 'point clients at' "$OUT" && break; sleep 0.1; done

@@ -13,15 +13,16 @@ import (
 
 // DiscardSends makes the broker answer sends without storing them, for
 // benchmarks only (`bolide standalone --discard-sends`, a hidden flag):
-// it measures the ceiling of a load generator on a machine. Each send is
-// served on the connection's reader, as a real one is, up to the work no
-// broker can skip: the request header and the message properties (or a
-// batch body) are decoded, and the answer is a full SEND_MESSAGE response
-// (SUCCESS, offset message ids, a queue offset). Nothing is written, so a
-// consumer finds nothing. The rate `bolide bench produce` reaches against
-// it bounds what any broker speaking this protocol can reach with the
-// same load generator on the same cores (docs/benchmarks.md, "Twelfth
-// session"). Call it after Listen; it replaces the send processors.
+// it measures a ceiling. Each send is served on the connection's reader,
+// as a real one is, up to the work no broker can skip: the request header
+// and the message properties (or a batch body) are decoded, and the answer
+// is a full SEND_MESSAGE response (SUCCESS, offset message ids, a queue
+// offset). The send-time checks (topic rules, permissions beyond ACL) are
+// skipped, and nothing is written, so a consumer finds nothing. The rate
+// `bolide bench produce` reaches against it bounds what Bolide's network
+// and codec path allow with that load generator on the same cores
+// (docs/benchmarks.md, "Twelfth session"). Call it after Listen; it
+// replaces the send processors.
 func (b *Broker) DiscardSends() {
 	host, _ := netip.ParseAddrPort(b.addr) // Listen checked it
 	d := &discarder{s: &sender{b: b, storeHost: host}}
@@ -51,7 +52,10 @@ func (d *discarder) process(_ context.Context, _ *remoting.Conn, req *remoting.C
 		if err != nil {
 			return nil, fail(protocol.MessageIllegal, "bad batch body: %v", err)
 		}
-		n = max(len(inner), 1)
+		if len(inner) == 0 {
+			return nil, fail(protocol.MessageIllegal, "empty batch")
+		}
+		n = len(inner)
 	} else {
 		uniq = message.ParseProperties(h.Properties).UniqKey()
 	}
@@ -60,5 +64,9 @@ func (d *discarder) process(_ context.Context, _ *remoting.Conn, req *remoting.C
 	for i := range res.PhyOffsets {
 		res.PhyOffsets[i] = first + int64(i)
 	}
-	return d.s.respond(req, h.QueueID, res, uniq), nil
+	queue := h.QueueID
+	if queue < 0 { // the broker's choice: a real send picks a writable queue
+		queue = 0
+	}
+	return d.s.respond(req, queue, res, uniq), nil
 }

@@ -55,4 +55,10 @@ func TestDiscardSends(t *testing.T) {
 	}
 	badBatch := call(t, b, cli, protocol.SendBatchMessage, &v2, []byte("not a batch"))
 	wantResp(t, badBatch, protocol.MessageIllegal, "bad batch body")
+	wantResp(t, call(t, b, cli, protocol.SendBatchMessage, &v2, nil), protocol.MessageIllegal, "empty batch")
+
+	// A send that leaves the queue to the broker gets a real queue id.
+	if resp := sendV2(t, b, cli, sendHeader("D", -1, nil), []byte("any")); resp.ExtFields["queueId"] != "0" {
+		t.Errorf("queue -1 answered with queueId %q", resp.ExtFields["queueId"])
+	}
 }

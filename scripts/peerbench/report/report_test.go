@@ -111,10 +111,11 @@ func TestReportCeiling(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := report(runs, "", 1024, 5000, "", "", &out); err != nil {
+	if err := report(runs, filepath.Join(td, "limits.log"), 1024, 5000, "", "", &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
+		"| Ceiling (stores nothing), produce, async flush (NATS default sync_interval) | 204.8 | 10.0% | — (writes nothing) |",
 		"| scenario | Bolide | NATS JetStream | Ceiling (stores nothing) | Bolide / NATS JetStream | Bolide / ceiling | ceiling / NATS JetStream |",
 		"| 200.0k msg/s (200.0k–200.0k), 195.3 MiB/s; CPU 5.0 µs/msg | 1.31× | 0.50× | 2.63× |",
 		"| p99 0.50× (lower is better) | — | — |",
