@@ -3,9 +3,9 @@
 # RocketMQ and a ceiling on this machine, in one run, alternating
 # (A,B,C,D,A,B,C,D... per scenario), each run on a freshly started broker
 # with a fresh data directory, then one table of medians, ranges and
-# ratios, with the machine
-# limits measured in the same run. Not part of CI: a full run takes about
-# an hour. See docs/benchmarks.md, "Side by side".
+# ratios, with the machine limits measured in the same run. Not part of
+# CI: a full run takes about half an hour. See docs/benchmarks.md, "Side
+# by side".
 #
 #   bash scripts/peerbench.sh [--reps N] [--count N] [--quick] [--only bolide,nats,rocketmq,ceiling] [--out FILE]
 #

@@ -39,12 +39,9 @@ type discarder struct {
 }
 
 func (d *discarder) process(_ context.Context, _ *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	var fields protocol.SendHeaderFields
-	fields.Reset(protocol.RequestCode(req.Code))
-	req.EachExt(fields.Set)
-	h, err := fields.Decode()
+	h, err := decodeSendHeader(req)
 	if err != nil {
-		return nil, remoting.HeaderFail(err)
+		return nil, err
 	}
 	n, uniq := 1, ""
 	if h.IsBatch() {

@@ -59,14 +59,9 @@ type sendTarget struct {
 // transaction half message (transaction.go), a delayed one (delay.go), or
 // a retry past its group's maximum, which goes to %DLQ%<group> (retry.go).
 func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	// The fields arrive in ExtList (handleRoute) unless ACL or a binary
-	// header put them in ExtFields.
-	var fields protocol.SendHeaderFields
-	fields.Reset(protocol.RequestCode(req.Code))
-	req.EachExt(fields.Set)
-	h, err := fields.Decode()
+	h, err := decodeSendHeader(req)
 	if err != nil {
-		return nil, remoting.HeaderFail(err)
+		return nil, err
 	}
 	t, err := s.check(conn, h, len(req.Body))
 	if err != nil {
@@ -76,6 +71,20 @@ func (s *sender) process(_ context.Context, conn *remoting.Conn, req *remoting.C
 		return s.sendBatch(conn, req, t)
 	}
 	return s.sendOne(conn, req, t)
+}
+
+// decodeSendHeader decodes a send request's header (any of the three send
+// codes). The fields arrive in ExtList (handleRoute) unless ACL or a binary
+// header put them in ExtFields.
+func decodeSendHeader(req *remoting.Command) (protocol.SendMessageRequestHeader, error) {
+	var fields protocol.SendHeaderFields
+	fields.Reset(protocol.RequestCode(req.Code))
+	req.EachExt(fields.Set)
+	h, err := fields.Decode()
+	if err != nil {
+		return h, remoting.HeaderFail(err)
+	}
+	return h, nil
 }
 
 // check applies the broker's send-time rules (AbstractSendMessageProcessor

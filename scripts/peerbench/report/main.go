@@ -76,9 +76,9 @@ var (
 	sysLabel  = map[string]string{"bolide": "Bolide", "nats": "NATS JetStream", "rocketmq": "Apache RocketMQ",
 		"ceiling": "Ceiling (stores nothing)"}
 	// ratios are the ratio columns, each shown when both systems ran: Bolide
-	// against each peer, Bolide against the ceiling (the share of what any
-	// broker could reach with this load generator here), and the ceiling
-	// against NATS (the most any broker could show against it).
+	// against each peer, Bolide against the ceiling (the share it reaches of
+	// what its network and codec path allow with this load generator), and
+	// the ceiling against NATS (what Bolide could show if storing were free).
 	ratios = []struct{ num, den string }{{"bolide", "nats"}, {"bolide", "rocketmq"}, {"bolide", "ceiling"}, {"ceiling", "nats"}}
 )
 
