@@ -109,3 +109,44 @@ func TestRemovedLMQOffsetsSurviveACrash(t *testing.T) {
 		t.Fatalf("re-created LMQ at %v, want 0", r.LMQOffsets[0])
 	}
 }
+
+// DeleteTopics' deletions survive a crash however they were split into
+// batches: with a batch per topic, the last batch is left empty, and
+// pebble does not sync for an empty batch.
+func TestDeletedOffsetsSurviveACrashAcrossBatches(t *testing.T) {
+	defer func(n int) { maxDeleteBatch = n }(maxDeleteBatch)
+	maxDeleteBatch = 1 // a batch per topic
+	logger := slog.New(slog.DiscardHandler)
+	fs := pebblevfs.NewCrashableMem()
+	b := &Broker{cfg: Config{Logger: logger}, log: logger}
+	m, err := newOffsetManagerFS(b, "offsets", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.sync.Stop() // no periodic sync: the crash falls before it
+	topics := []string{"%LMQ%a", "%LMQ%b", "%LMQ%c"}
+	for _, topic := range topics {
+		if err := m.Commit("g", topic, 0, 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.DeleteTopics(topics); err != nil || n != len(topics) {
+		t.Fatalf("deleted %d offsets (%v), want %d", n, err, len(topics))
+	}
+	crashed := fs.CrashClone(pebblevfs.CrashCloneCfg{})
+	_ = m.Close()
+
+	m, err = newOffsetManagerFS(b, "offsets", crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, topic := range topics {
+		if off, ok, err := m.Query("g", topic, 0); err != nil || ok {
+			t.Errorf("after the crash, g has offset %d (%v) on %s, deleted before it", off, err, topic)
+		}
+	}
+}

@@ -236,6 +236,9 @@ func (m *OffsetManager) Commit(group, topic string, queueID int32, offset int64)
 	return nil
 }
 
+// maxDeleteBatch bounds a batch of DeleteTopics (bytes); tests lower it.
+var maxDeleteBatch = 4 << 20
+
 // DeleteTopics deletes every group's offsets of the given topics (LMQs
 // removed by retention), finding the groups through the topic index, and
 // returns how many offset rows it deleted. A commit racing with it either
@@ -250,7 +253,6 @@ func (m *OffsetManager) DeleteTopics(topics []string) (int, error) {
 	b := db.NewBatch()
 	defer func() { _ = b.Close() }()
 	deleted := 0
-	committed := false // a batch went before the last one
 	for _, topic := range topics {
 		if checkOffsetName("topic", topic) != nil {
 			continue
@@ -283,17 +285,18 @@ func (m *OffsetManager) DeleteTopics(topics []string) (int, error) {
 				return deleted, fmt.Errorf("broker: delete offsets of %s: %w", topic, err)
 			}
 		}
-		if b.Len() > 4<<20 {
-			if err := b.Commit(pebble.NoSync); err != nil {
+		// Every batch is synced: pebble does not sync for an empty batch,
+		// so a last one left empty could not stand for the ones before.
+		if b.Len() > maxDeleteBatch {
+			if err := b.Commit(pebble.Sync); err != nil {
 				return deleted, fmt.Errorf("broker: delete offsets: %w", err)
 			}
 			_ = b.Close()
 			b = db.NewBatch()
-			committed = true
 		}
 	}
-	if b.Empty() && !committed {
-		return 0, nil // no group had offsets there: nothing to sync
+	if b.Empty() {
+		return deleted, nil // nothing, or everything already committed
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return deleted, fmt.Errorf("broker: delete offsets: %w", err)

@@ -370,10 +370,10 @@ func (s *Store) removeEmptyLocked(names []string) (removed []string, decided boo
 		// The hook runs before the removal is applied: a crash after it
 		// leaves the LMQ registered, listed and empty (until the removal
 		// is synced), and the start-up pass removes it again and calls the
-		// hook again. Called after,
-		// a crash in between lost the call for good (the probe rows go
-		// with the removal), and the old consumer offsets then outlived
-		// the LMQ and skipped a re-created one's messages.
+		// hook again. Called after, a crash in between lost the call for
+		// good (the probe rows go with the removal), and the old consumer
+		// offsets then outlived the LMQ and skipped a re-created one's
+		// messages.
 		if len(gone) > 0 && s.cfg.OnLMQsRemoved != nil {
 			s.cfg.OnLMQsRemoved(gone)
 		}
